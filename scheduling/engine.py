@@ -1,0 +1,245 @@
+"""The availability engine: pure functions over half-open time intervals.
+
+Nothing here touches the ORM, so every rule can be tested exhaustively (see
+tests/test_engine_properties.py). The service layer reads rows, turns them into the plain values
+below, and asks these functions.
+
+Intervals are `(start, end)` tuples of aware UTC datetimes meaning `[start, end)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+MIDNIGHT = dt.time(0, 0)
+Interval = tuple[dt.datetime, dt.datetime]
+
+# Offsets in use lie within ±26 hours of UTC, so a wall-clock span maps into UTC instants no
+# further than a day and a bit away.
+_OFFSET_MARGIN = dt.timedelta(hours=27)
+
+
+@dataclass(frozen=True)
+class WorkingWindow:
+    """One availability row: on `weekday` (0=Monday), wall-clock [start_time, end_time); 00:00 ends at midnight."""
+
+    weekday: int
+    start_time: dt.time
+    end_time: dt.time
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # "booking", "exception", "outside_availability", "inactive_resource"
+    id: int | None
+    start_at: dt.datetime
+    end_at: dt.datetime
+    status: str | None = None
+
+    def as_dict(self) -> dict:
+        data = {"kind": self.kind, "id": self.id, "start_at": self.start_at, "end_at": self.end_at}
+        if self.kind == "booking":
+            data["status"] = self.status
+        return data
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Something that occupies the resource: an occupying booking or an exception."""
+
+    kind: str  # "booking" or "exception"
+    id: int
+    start_at: dt.datetime
+    end_at: dt.datetime
+    status: str | None = None
+
+
+# --- Interval arithmetic ----------------------------------------------------------------------------
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Union of intervals, sorted; touching intervals ([a, b) and [b, c)) merge."""
+    merged: list[list[dt.datetime]] = []
+    for start, end in sorted(i for i in intervals if i[0] < i[1]):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def subtract(base: Interval, holes: Sequence[Interval]) -> list[Interval]:
+    """The parts of `base` not covered by `holes` (which must be merged and sorted)."""
+    parts: list[Interval] = []
+    cursor, end = base
+    for h_start, h_end in holes:
+        if h_end <= cursor:
+            continue
+        if h_start >= end:
+            break
+        if h_start > cursor:
+            parts.append((cursor, h_start))
+        cursor = max(cursor, h_end)
+        if cursor >= end:
+            break
+    if cursor < end:
+        parts.append((cursor, end))
+    return parts
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two merged, sorted interval lists."""
+    result: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            result.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
+
+
+def total(intervals: Iterable[Interval]) -> dt.timedelta:
+    return sum((e - s for s, e in intervals), dt.timedelta())
+
+
+# --- Wall-clock time to UTC -------------------------------------------------------------------------
+
+
+def _offset(zone: ZoneInfo, instant: dt.datetime) -> dt.timedelta:
+    return instant.astimezone(zone).utcoffset()
+
+
+def _offset_segments(zone: ZoneInfo, lo: dt.datetime, hi: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, dt.timedelta]]:
+    """Split [lo, hi) (UTC) into pieces of constant UTC offset in `zone`."""
+    segments = []
+    start = lo
+    offset = _offset(zone, lo)
+    if _offset(zone, hi) == offset and _offset(zone, lo + (hi - lo) / 2) == offset:
+        return [(lo, hi, offset)]
+    # A transition lies in between: walk hour by hour and pin each change to the second.
+    cursor = lo
+    step = dt.timedelta(hours=1)
+    while cursor < hi:
+        nxt = min(cursor + step, hi)
+        nxt_offset = _offset(zone, nxt) if nxt < hi else offset
+        if nxt < hi and nxt_offset != offset:
+            low, high = cursor, nxt  # offset(low) == offset, offset(high) != offset
+            while high - low > dt.timedelta(seconds=1):
+                mid = low + (high - low) / 2
+                mid = mid.replace(microsecond=0)
+                if mid <= low:
+                    break
+                if _offset(zone, mid) == offset:
+                    low = mid
+                else:
+                    high = mid
+            segments.append((start, high, offset))
+            start, offset = high, _offset(zone, high)
+        cursor = nxt
+    segments.append((start, hi, offset))
+    return segments
+
+
+@lru_cache(maxsize=65536)
+def wall_span_to_utc(wall_start: dt.datetime, wall_end: dt.datetime, zone_name: str) -> tuple[Interval, ...]:
+    """The UTC instants whose wall-clock time in `zone_name` lies in [wall_start, wall_end) (naive)."""
+    zone = ZoneInfo(zone_name)
+    lo = (wall_start - _OFFSET_MARGIN).replace(tzinfo=UTC)
+    hi = (wall_end + _OFFSET_MARGIN).replace(tzinfo=UTC)
+    pieces = []
+    for seg_start, seg_end, offset in _offset_segments(zone, lo, hi):
+        start = max(seg_start, (wall_start - offset).replace(tzinfo=UTC))
+        end = min(seg_end, (wall_end - offset).replace(tzinfo=UTC))
+        if start < end:
+            pieces.append((start, end))
+    return tuple(merge(pieces))
+
+
+def working_intervals(windows: Sequence[WorkingWindow], zone_name: str, start: dt.datetime, end: dt.datetime) -> list[Interval] | None:
+    """The working time of a resource within [start, end), merged; None means "around the clock"."""
+    if not windows:
+        return None
+    zone = ZoneInfo(zone_name)
+    by_weekday: dict[int, list[WorkingWindow]] = {}
+    for window in windows:
+        by_weekday.setdefault(window.weekday, []).append(window)
+    # Local dates that can contribute: one either side of the span covers every offset.
+    first = start.astimezone(zone).date() - dt.timedelta(days=1)
+    last = end.astimezone(zone).date() + dt.timedelta(days=1)
+    pieces: list[Interval] = []
+    day = first
+    while day <= last:
+        for window in by_weekday.get(day.weekday(), ()):
+            wall_start = dt.datetime.combine(day, window.start_time)
+            end_day = day + dt.timedelta(days=1) if window.end_time == MIDNIGHT else day
+            wall_end = dt.datetime.combine(end_day, window.end_time)
+            for piece in wall_span_to_utc(wall_start, wall_end, zone_name):
+                if overlaps(piece, (start, end)):
+                    pieces.append((max(piece[0], start), min(piece[1], end)))
+        day += dt.timedelta(days=1)
+    return merge(pieces)
+
+
+# --- Questions --------------------------------------------------------------------------------------
+
+
+def find_conflicts(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    active: bool,
+    resource_id: int,
+    working: Sequence[Interval] | None,
+    busy: Iterable[Busy],
+    ignore_booking_id: int | None = None,
+) -> list[Conflict]:
+    """Every reason why [start, end) cannot be booked, in the order of docs/spec.md §2.3."""
+    conflicts: list[Conflict] = []
+    if not active:
+        conflicts.append(Conflict("inactive_resource", resource_id, start, end))
+    overlapping = sorted(
+        (b for b in busy if overlaps((b.start_at, b.end_at), (start, end)) and not (b.kind == "booking" and b.id == ignore_booking_id)),
+        key=lambda b: (b.kind != "booking", b.start_at, b.id),
+    )
+    conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status) for b in overlapping)
+    if working is not None:
+        conflicts.extend(Conflict("outside_availability", None, s, e) for s, e in subtract((start, end), working))
+    return conflicts
+
+
+def free_intervals(*, start: dt.datetime, end: dt.datetime, working: Sequence[Interval] | None, busy: Iterable[Busy]) -> list[Interval]:
+    """The parts of [start, end) that are working time and not busy, merged."""
+    open_time = [(start, end)] if working is None else list(working)
+    blocked = merge((max(b.start_at, start), min(b.end_at, end)) for b in busy)
+    result: list[Interval] = []
+    for interval in open_time:
+        result.extend(subtract(interval, blocked))
+    return result
+
+
+def slot_starts(*, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta, free: Sequence[Interval]) -> Iterator[dt.datetime]:
+    """Start times start + k·step whose [t, t + duration) lies inside one free interval and the window."""
+    for free_start, free_end in free:
+        if free_end - free_start < duration:
+            continue
+        # The first grid point at or after free_start.
+        k = -((start - free_start) // step)
+        t = start + k * step
+        while t + duration <= free_end and t + duration <= end:
+            yield t
+            t += step

@@ -1,0 +1,250 @@
+"""The scheduling domain: resources, their working hours and leave, customers and bookings.
+
+Invariants that a database can hold live here as constraints; the rules that need several rows
+(availability, transitions) live in `scheduling.services`.
+"""
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Func, Q
+
+MIDNIGHT = dt.time(0, 0)
+
+
+def validate_timezone(value: str) -> None:
+    if not value or value not in _available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name.", code="invalid_timezone")
+
+
+def _available_timezones() -> set[str]:
+    if not hasattr(_available_timezones, "cache"):
+        _available_timezones.cache = zoneinfo.available_timezones() | {"UTC"}
+    return _available_timezones.cache
+
+
+def validate_json_object(value) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Must be a JSON object.", code="not_an_object")
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+def empty_object() -> dict:
+    return {}
+
+
+class ResourceType(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    color = models.CharField(
+        max_length=7,
+        default="#4f46e5",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour of the form #rrggbb.")],
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.color = self.color.lower()
+        super().save(*args, **kwargs)
+
+
+class Resource(models.Model):
+    name = models.CharField(max_length=200)
+    type = models.ForeignKey(ResourceType, on_delete=models.PROTECT, related_name="resources")
+    active = models.BooleanField(default=True)
+    metadata = models.JSONField(default=empty_object, blank=True, validators=[validate_json_object])
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_resources",
+    )
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["type", "active"], name="resource_type_active_idx")]
+        permissions = [
+            ("manage_schedule", "Can manage the working hours and exceptions of the resource"),
+            ("book_resource", "Can book the resource"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["email"], name="customer_email_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+
+
+OCCUPYING_STATUSES = frozenset(BookingStatus) - {BookingStatus.CANCELLED}
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class PostgresOnlyExclusionConstraint(ExclusionConstraint):
+    """An exclusion constraint that the SQLite schema editor and model validation skip.
+
+    On SQLite the same guarantee is kept by the booking service under an immediate transaction.
+    """
+
+    @staticmethod
+    def _is_postgres(connection) -> bool:
+        return connection.vendor == "postgresql"
+
+    def constraint_sql(self, model, schema_editor):
+        return super().constraint_sql(model, schema_editor) if self._is_postgres(schema_editor.connection) else None
+
+    def create_sql(self, model, schema_editor):
+        return super().create_sql(model, schema_editor) if self._is_postgres(schema_editor.connection) else None
+
+    def remove_sql(self, model, schema_editor):
+        return super().remove_sql(model, schema_editor) if self._is_postgres(schema_editor.connection) else None
+
+    def validate(self, model, instance, exclude=None, using="default"):
+        # The booking service reports overlaps with their details; a second, vaguer message from
+        # model validation would only duplicate it.
+        return None
+
+
+class Booking(models.Model):
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    notes = models.TextField(blank=True, default="")
+    override_availability = models.BooleanField(
+        default=False,
+        help_text="Set by a manager to allow this booking outside working hours or over an exception.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        indexes = [
+            # The overlap query on SQLite (resource_id = ? AND end_at > ? AND start_at < ?) and the
+            # calendar's per-resource windows.
+            models.Index(fields=["resource", "end_at", "start_at"], name="booking_resource_end_idx"),
+            models.Index(fields=["resource", "start_at"], name="booking_resource_start_idx"),
+            # Booking lists filtered by a time window across resources.
+            models.Index(fields=["start_at"], name="booking_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="booking_end_after_start"),
+            models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="booking_status_valid"),
+            PostgresOnlyExclusionConstraint(
+                name="booking_no_overlap",
+                # Its GiST index also serves the overlap query on PostgreSQL (selectors.py).
+                expressions=[
+                    ("resource", RangeOperators.EQUAL),
+                    (TsTzRange("start_at", "end_at", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status=BookingStatus.CANCELLED),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.start_at:%Y-%m-%d %H:%M}–{self.end_at:%H:%M} ({self.status})"
+
+    @property
+    def occupies(self) -> bool:
+        return self.status in OCCUPYING_STATUSES
+
+
+class Availability(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="availability")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField(help_text="00:00 means until midnight.")
+
+    class Meta:
+        ordering = ["resource", "weekday", "start_time"]
+        verbose_name_plural = "availability"
+        indexes = [models.Index(fields=["resource", "weekday"], name="availability_resource_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="availability_weekday_range"),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")) | Q(end_time=MIDNIGHT),
+                name="availability_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end_time == MIDNIGHT else f"{self.end_time:%H:%M}"
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{end}"
+
+
+class ScheduleException(models.Model):
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        db_table = "scheduling_exception"
+        ordering = ["start_at", "id"]
+        verbose_name = "exception"
+        indexes = [models.Index(fields=["resource", "end_at", "start_at"], name="exception_resource_end_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="exception_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.reason or 'blocked'} {self.start_at:%Y-%m-%d %H:%M}"

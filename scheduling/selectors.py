@@ -1,0 +1,54 @@
+"""Reads for the availability engine: the rows of a few resources inside one time window.
+
+Each function costs one query whatever the number of resources, and reads only the rows that
+overlap the window: on PostgreSQL through the GiST index of the exclusion constraint, on SQLite
+through the (resource, end_at, start_at) index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import QuerySet, Value
+
+from scheduling.engine import Busy, WorkingWindow
+from scheduling.models import Availability, Booking, BookingStatus, ScheduleException, TsTzRange
+
+
+def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> QuerySet[Booking]:
+    """Occupying bookings of these resources that overlap [start, end)."""
+    qs = Booking.objects.filter(resource_id__in=list(resource_ids)).exclude(status=BookingStatus.CANCELLED)
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+        # The same expression and condition as the booking_no_overlap index, so the planner uses it.
+        return qs.alias(span=TsTzRange("start_at", "end_at", Value("[)"))).filter(span__overlap=DateTimeTZRange(start, end, "[)"))
+    return qs.filter(end_at__gt=start, start_at__lt=end)
+
+
+def overlapping_exceptions(resource_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> QuerySet[ScheduleException]:
+    return ScheduleException.objects.filter(resource_id__in=list(resource_ids), end_at__gt=start, start_at__lt=end)
+
+
+def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Busy]]:
+    """Occupying bookings and exceptions overlapping [start, end), per resource (two queries)."""
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status")
+    for pk, resource_id, s, e, status in rows:
+        busy[resource_id].append(Busy("booking", pk, s, e, status))
+    rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at")
+    for pk, resource_id, s, e in rows:
+        busy[resource_id].append(Busy("exception", pk, s, e))
+    return busy
+
+
+def windows_by_resource(resource_ids: list[int]) -> dict[int, list[WorkingWindow]]:
+    """Weekly working hours per resource (one query)."""
+    windows: dict[int, list[WorkingWindow]] = defaultdict(list)
+    rows = Availability.objects.filter(resource_id__in=resource_ids).values_list("resource_id", "weekday", "start_time", "end_time")
+    for resource_id, weekday, start_time, end_time in rows:
+        windows[resource_id].append(WorkingWindow(weekday, start_time, end_time))
+    return windows

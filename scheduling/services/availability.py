@@ -1,0 +1,97 @@
+"""Questions about time: is a resource free, when is it free, which resources of a type are free.
+
+These read a constant number of queries (see selectors.py) and leave the arithmetic to the pure
+engine. Bad input raises `ValidationError` naming the field, as docs/spec.md §2.3 says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from scheduling import engine, selectors
+from scheduling.engine import Conflict
+from scheduling.models import Resource, ResourceType
+
+MAX_CHECK_SPAN = dt.timedelta(days=366)
+MAX_SLOT_WINDOW = dt.timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    available: bool
+    conflicts: list[Conflict]
+
+
+def validate_interval(start_at: dt.datetime, end_at: dt.datetime, *, max_span: dt.timedelta = MAX_CHECK_SPAN, names: tuple[str, str] = ("start_at", "end_at")) -> None:
+    start_name, end_name = names
+    errors = {}
+    for name, value in ((start_name, start_at), (end_name, end_at)):
+        if not isinstance(value, dt.datetime):
+            errors[name] = "A datetime is required."
+        elif value.tzinfo is None or value.utcoffset() is None:
+            errors[name] = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
+    if errors:
+        raise ValidationError(errors)
+    if end_at <= start_at:
+        raise ValidationError({end_name: f"{end_name} must be after {start_name}."})
+    if end_at - start_at > max_span:
+        raise ValidationError({end_name: f"The interval may be at most {max_span.days} days long."})
+
+
+def check_availability(resource: Resource, start_at: dt.datetime, end_at: dt.datetime, ignore_booking=None) -> AvailabilityResult:
+    validate_interval(start_at, end_at)
+    start, end = start_at.astimezone(engine.UTC), end_at.astimezone(engine.UTC)
+    conflicts = _conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))
+    return AvailabilityResult(available=not conflicts, conflicts=conflicts)
+
+
+def _conflicts(resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None) -> list[Conflict]:
+    busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
+    windows = selectors.windows_by_resource([resource.pk])[resource.pk]
+    return engine.find_conflicts(
+        start=start,
+        end=end,
+        active=resource.active,
+        resource_id=resource.pk,
+        working=engine.working_intervals(windows, resource.timezone, start, end),
+        busy=busy,
+        ignore_booking_id=ignore_booking_id,
+    )
+
+
+def free_slots(resource: Resource, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Slots `(start_at, end_at)` of `duration` on the grid start + k·step, each wholly free and inside the window."""
+    validate_interval(start, end, max_span=MAX_SLOT_WINDOW, names=("start", "end"))
+    step = step or duration
+    if duration <= dt.timedelta(0):
+        raise ValidationError({"duration": "The duration must be positive."})
+    if step <= dt.timedelta(0):
+        raise ValidationError({"step": "The step must be positive."})
+    if not resource.active:
+        return []
+    start, end = start.astimezone(engine.UTC), end.astimezone(engine.UTC)
+    busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
+    windows = selectors.windows_by_resource([resource.pk])[resource.pk]
+    free = engine.free_intervals(start=start, end=end, working=engine.working_intervals(windows, resource.timezone, start, end), busy=busy)
+    return [(t, t + duration) for t in engine.slot_starts(start=start, end=end, duration=duration, step=step, free=free)]
+
+
+def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime) -> list[Resource]:
+    """Active resources of the type free for the whole interval, by name (four queries)."""
+    validate_interval(start_at, end_at)
+    start, end = start_at.astimezone(engine.UTC), end_at.astimezone(engine.UTC)
+    resources = list(Resource.objects.filter(type=resource_type, active=True).select_related("type"))
+    ids = [r.pk for r in resources]
+    busy = selectors.busy_by_resource(ids, start, end)
+    windows = selectors.windows_by_resource(ids)
+    free = []
+    for resource in resources:
+        if busy.get(resource.pk):
+            continue
+        working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end)
+        if working is None or working == [(start, end)]:
+            free.append(resource)
+    return free
