@@ -113,7 +113,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too: an in-memory shared-cache database answers concurrent writers with
     # "table is locked" and ignores the busy timeout.
-    _db["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
+    # Named after the database file, so checkouts or runs with different DATABASE_URLs don't collide.
+    _db_file = Path(_db["NAME"])
+    _db["TEST"] = {"NAME": str(_db_file.with_name(f"test_{_db_file.stem}.sqlite3"))}
     _db["CONN_MAX_AGE"] = 0
 elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
     _db["ENGINE"] = "django.db.backends.postgresql"

@@ -1,9 +1,11 @@
-"""Top-level routes: the admin back-office and the REST API."""
+"""Top-level routes: the admin back-office, the REST API and the e-mail provider webhooks."""
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # anymail's tracking webhooks (delivered, bounced…) for the ESP configured in settings.
+    path("anymail/", include("anymail.urls")),
 ]

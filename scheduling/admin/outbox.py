@@ -1,0 +1,1 @@
+"""Admin: outbox (placeholder until its issue lands)."""

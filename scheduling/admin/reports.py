@@ -1,0 +1,1 @@
+"""Admin: reports (placeholder until its issue lands)."""

@@ -1,0 +1,1 @@
+"""Admin: scheduling (placeholder until its issue lands)."""
