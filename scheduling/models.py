@@ -169,6 +169,7 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["start_at", "id"]
+        permissions = [("override_availability", "Can book outside working hours or over an exception")]
         indexes = [
             # The overlap query on SQLite (resource_id = ? AND end_at > ? AND start_at < ?) and the
             # calendar's per-resource windows.

@@ -1,0 +1,43 @@
+"""The three roles as data: which model permissions each group holds (docs/spec.md §7).
+
+`sync_roles` makes the groups match this table exactly; the data migration and the `sync_roles`
+command both call it, so editing a group in the admin can always be undone.
+"""
+
+from __future__ import annotations
+
+MANAGER = "scheduling_manager"
+BOOKER = "scheduling_booker"
+VIEWER = "scheduling_viewer"
+
+MODELS = ("resourcetype", "resource", "customer", "booking", "availability", "scheduleexception")
+ALL_ACTIONS = ("view", "add", "change", "delete")
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    MANAGER: {f"{action}_{model}" for model in MODELS for action in ALL_ACTIONS}
+    | {"override_availability", "manage_schedule", "book_resource"},
+    BOOKER: {f"view_{model}" for model in MODELS} | {"add_booking", "change_booking", "add_customer", "change_customer", "book_resource"},
+    VIEWER: {f"view_{model}" for model in MODELS},
+}
+
+
+def sync_roles(apps=None) -> dict[str, int]:
+    """Create the groups and set their permissions to exactly the table above; idempotent."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    # In a fresh migration run the permissions do not exist yet (post_migrate creates them later).
+    create_permissions(global_apps.get_app_config("scheduling"), apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    counts = {}
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = list(Permission.objects.filter(content_type__app_label="scheduling", codename__in=codenames))
+        missing = codenames - {p.codename for p in permissions}
+        if missing:
+            raise LookupError(f"Unknown permissions for {name}: {sorted(missing)}")
+        group.permissions.set(permissions)
+        counts[name] = len(permissions)
+    return counts
