@@ -171,10 +171,9 @@ class Booking(models.Model):
         ordering = ["start_at", "id"]
         permissions = [("override_availability", "Can book outside working hours or over an exception")]
         indexes = [
-            # The overlap query on SQLite (resource_id = ? AND end_at > ? AND start_at < ?) and the
-            # calendar's per-resource windows.
+            # The overlap query (resource_id = ? AND end_at > ? AND start_at < ?): on SQLite always,
+            # on PostgreSQL when cancelled bookings are wanted too (calendar, lists).
             models.Index(fields=["resource", "end_at", "start_at"], name="booking_resource_end_idx"),
-            models.Index(fields=["resource", "start_at"], name="booking_resource_start_idx"),
             # Booking lists filtered by a time window across resources.
             models.Index(fields=["start_at"], name="booking_start_idx"),
         ]

@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['start_at', 'id'],
-                'indexes': [models.Index(fields=['resource', 'end_at', 'start_at'], name='booking_resource_end_idx'), models.Index(fields=['resource', 'start_at'], name='booking_resource_start_idx'), models.Index(fields=['start_at'], name='booking_start_idx')],
+                'indexes': [models.Index(fields=['resource', 'end_at', 'start_at'], name='booking_resource_end_idx'), models.Index(fields=['start_at'], name='booking_start_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(('end_at__gt', models.F('start_at'))), name='booking_end_after_start'), models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'])), name='booking_status_valid'), scheduling.models.PostgresOnlyExclusionConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), expressions=[('resource', '='), (scheduling.models.TsTzRange('start_at', 'end_at', models.Value('[)')), '&&')], name='booking_no_overlap')],
             },
         ),
