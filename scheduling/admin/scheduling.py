@@ -1,1 +1,258 @@
-"""Admin: scheduling (placeholder until its issue lands)."""
+"""Admin: the scheduling models, and the calendar, board and palette pages hung on them.
+
+Every ModelAdmin and inline asks scheduling.permissions through the adapters in
+scheduling/admin/permissions.py; bookings are written through scheduling.services.bookings.
+See docs/spec-admin.md.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+from guardian.admin import AdminGroupObjectPermissionsForm, AdminUserObjectPermissionsForm, GuardedModelAdminMixin
+
+from scheduling.admin import board, calendar, palette
+from scheduling.admin.forms import BookingAdminForm, ConflictSafeChangeform, initial_from_query, save_booking_form
+from scheduling.admin.permissions import LayeredPermissionAdmin, LayeredPermissionInline, permitted_resources
+from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.permissions import BOOK, SCHEDULE, can_override_availability, restrict
+
+
+def _wrap(model_admin, view):
+    return model_admin.admin_site.admin_view(partial(view, model_admin))
+
+
+def _local(value):
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+
+
+class OverrideFieldMixin:
+    """The override checkbox exists only for users the permission layer lets override."""
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if can_override_availability(request.user):
+            return fields
+        return [name for name in fields if name != "override_availability"]
+
+    def get_form_class_for(self, request, form_class):
+        return type(form_class.__name__, (form_class,), {"user": request.user})
+
+
+# --- Resource types and customers -------------------------------------------------------------------
+
+
+@admin.register(ResourceType)
+class ResourceTypeAdmin(LayeredPermissionAdmin):
+    list_display = ["name", "swatch", "resource_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(resource_count=Count("resources"))
+
+    @admin.display(description="colour", ordering="color")
+    def swatch(self, obj):
+        return format_html('<span class="sched-swatch" style="background:{}"></span> {}', obj.color, obj.color)
+
+    @admin.display(description="resources", ordering="resource_count")
+    def resource_count(self, obj):
+        return obj.resource_count
+
+
+@admin.register(Customer)
+class CustomerAdmin(LayeredPermissionAdmin):
+    list_display = ["name", "email", "phone", "booking_count"]
+    search_fields = ["name", "email", "phone"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(booking_count=Count("bookings"))
+
+    @admin.display(description="bookings", ordering="booking_count")
+    def booking_count(self, obj):
+        return obj.booking_count
+
+
+# --- Availability and exceptions ----------------------------------------------------------------------
+
+
+class ScheduleRowAdmin(LayeredPermissionAdmin):
+    """Availability rows and exceptions: only for resources whose schedule the user may manage."""
+
+    list_select_related = ["resource__type"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "resource":
+            kwargs["queryset"] = permitted_resources(request.user, "add", self.model)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Availability)
+class AvailabilityAdmin(ScheduleRowAdmin):
+    list_display = ["resource", "weekday", "start_time", "end_time"]
+    list_filter = ["weekday", "resource__type"]
+    search_fields = ["resource__name"]
+
+
+@admin.register(ScheduleException)
+class ScheduleExceptionAdmin(ScheduleRowAdmin):
+    list_display = ["resource", "starts", "ends", "reason"]
+    list_filter = ["resource__type"]
+    search_fields = ["resource__name", "reason"]
+    date_hierarchy = "start_at"
+
+    @admin.display(description="start", ordering="start_at")
+    def starts(self, obj):
+        return _local(obj.start_at)
+
+    @admin.display(description="end", ordering="end_at")
+    def ends(self, obj):
+        return _local(obj.end_at)
+
+
+# --- Resources ----------------------------------------------------------------------------------------
+
+
+class AvailabilityInline(LayeredPermissionInline, admin.TabularInline):
+    model = Availability
+    extra = 0
+
+
+class ScheduleExceptionInline(LayeredPermissionInline, admin.TabularInline):
+    model = ScheduleException
+    extra = 0
+
+
+class UpcomingBookingInline(OverrideFieldMixin, LayeredPermissionInline, admin.TabularInline):
+    """Bookings not yet ended; saved through the service by ResourceAdmin.save_formset."""
+
+    model = Booking
+    form = BookingAdminForm
+    fields = ["start_at", "end_at", "customer", "status", "notes", "override_availability"]
+    extra = 0
+    verbose_name_plural = "upcoming bookings"
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(end_at__gt=timezone.now()).select_related("customer")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = self.get_form_class_for(request, formset.form)
+        return formset
+
+
+class ObjectGrantMixin:
+    """django-guardian's object-permission forms, limited to the two per-resource grants."""
+
+    class UserGrantForm(AdminUserObjectPermissionsForm):
+        def get_obj_perms_field_choices(self):
+            return [choice for choice in super().get_obj_perms_field_choices() if choice[0] in (BOOK, SCHEDULE)]
+
+    class GroupGrantForm(AdminGroupObjectPermissionsForm):
+        def get_obj_perms_field_choices(self):
+            return [choice for choice in super().get_obj_perms_field_choices() if choice[0] in (BOOK, SCHEDULE)]
+
+    def get_obj_perms_manage_user_form(self, request):
+        return self.UserGrantForm
+
+    def get_obj_perms_manage_group_form(self, request):
+        return self.GroupGrantForm
+
+
+@admin.register(Resource)
+class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminMixin, LayeredPermissionAdmin):
+    list_display = ["name", "type", "active", "timezone", "owner"]
+    list_filter = ["type", "active", "timezone"]
+    list_select_related = ["type", "owner"]
+    search_fields = ["name", "type__name", "owner__username"]
+    inlines = [AvailabilityInline, ScheduleExceptionInline, UpcomingBookingInline]
+    change_form_template = "admin/scheduling/resource/change_form.html"
+    change_list_template = "admin/scheduling/resource/change_list.html"
+
+    def get_inlines(self, request, obj):
+        # A booking needs a saved resource to be checked against.
+        return self.inlines if obj is not None else [AvailabilityInline, ScheduleExceptionInline]
+
+    def get_urls(self):
+        return [
+            path("calendar/", _wrap(self, calendar.calendar_view), name="scheduling_resource_calendar"),
+            path("available-now/", _wrap(self, palette.available_now_view), name="scheduling_available_now"),
+        ] + super().get_urls()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Booking:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # fills new/changed/deleted_objects for the change message; writes nothing
+        for booking in formset.deleted_objects:
+            booking.delete()
+        for booking_form in formset.forms:
+            if booking_form.has_changed() and booking_form not in formset.deleted_forms:
+                save_booking_form(booking_form, user=request.user)
+
+
+# --- Bookings -----------------------------------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Status, with "occupying" (everything but cancelled) for "what holds time"."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("occupying", "Occupying"), *Booking._meta.get_field("status").choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "occupying":
+            return queryset.exclude(status="cancelled")
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+@admin.register(Booking)
+class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermissionAdmin):
+    form = BookingAdminForm
+    list_display = ["when", "resource", "customer", "status_badge", "override_availability"]
+    list_filter = [StatusFilter, "resource__type", "resource", "override_availability"]
+    list_select_related = ["resource__type", "customer"]
+    search_fields = ["customer__name", "customer__email", "resource__name", "notes"]
+    date_hierarchy = "start_at"
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    change_list_template = "admin/scheduling/booking/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("board/", _wrap(self, board.board_view), name="scheduling_booking_board"),
+            path("<int:object_id>/transition/", _wrap(self, board.transition_view), name="scheduling_booking_transition"),
+            path("palette/", _wrap(self, palette.palette_view), name="scheduling_booking_palette"),
+        ] + super().get_urls()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return self.get_form_class_for(request, super().get_form(request, obj, change, **kwargs))
+
+    def get_changeform_initial_data(self, request):
+        return initial_from_query(request.GET)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer":
+            kwargs["queryset"] = restrict(request.user, Customer.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        save_booking_form(form, user=request.user)
+
+    @admin.display(description="when", ordering="start_at")
+    def when(self, obj):
+        start, end = timezone.localtime(obj.start_at), timezone.localtime(obj.end_at)
+        end_format = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
+        return f"{start:%a %Y-%m-%d %H:%M}–{end.strftime(end_format)}"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="sched-status status-{}">{}</span>', obj.status, obj.get_status_display())

@@ -1,0 +1,58 @@
+"""Admin: the booking board — one column per status; moving a card is a status transition (A.5)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from scheduling.admin.permissions import permitted_resources
+from scheduling.models import Booking
+from scheduling.permissions import can, restrict
+from scheduling.services.bookings import booking_transition
+from scheduling.services.calendar import board_columns
+from scheduling.services.errors import InvalidTransition
+
+
+def board_view(model_admin, request):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    try:
+        # The changelist's own filters, search and date hierarchy, from the same query string.
+        changelist = model_admin.get_changelist_instance(request)
+    except IncorrectLookupParameters:
+        return HttpResponseRedirect(f"{request.path}?e=1")
+    columns = board_columns(changelist.queryset)
+    shown = {booking.resource_id for column in columns for booking in column.cards}
+    movable = set(permitted_resources(request.user, "change", Booking).filter(pk__in=shown).values_list("pk", flat=True))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "is_nav_sidebar_enabled": False,  # the grid needs the width
+        "opts": model_admin.model._meta,
+        "title": "Booking board",
+        "cl": changelist,
+        "columns": columns,
+        "movable": movable,
+        "transition_url": reverse("admin:scheduling_booking_transition", args=[0], current_app=model_admin.admin_site.name),
+        "list_url": reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name),
+    }
+    return TemplateResponse(request, "admin/scheduling/board.html", context)
+
+
+def transition_view(model_admin, request, object_id: int):
+    """POST `to_status`: the same transition, rules and permission as the API, answered in JSON."""
+    if request.method != "POST":
+        return JsonResponse({"error": "Use POST."}, status=405, headers={"Allow": "POST"})
+    booking = get_object_or_404(restrict(request.user, Booking.objects.all()), pk=object_id)
+    if not can(request.user, "change", booking):
+        return JsonResponse({"error": "You may not change this booking."}, status=403)
+    try:
+        booking_transition(booking=booking, to_status=request.POST.get("to_status", ""), by=request.user)
+    except InvalidTransition as refused:
+        return JsonResponse({"error": str(refused)}, status=409)
+    except ValidationError as invalid:
+        return JsonResponse({"error": " ".join(invalid.messages)}, status=400)
+    return JsonResponse({"id": booking.pk, "status": booking.status, "status_display": booking.get_status_display()})

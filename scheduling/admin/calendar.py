@@ -1,0 +1,89 @@
+"""Admin: the resource calendar — resources as rows, a day or a week as columns (docs/spec-admin.md A.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.http import urlencode
+
+from scheduling.admin.permissions import permitted_resources
+from scheduling.models import Booking, BookingStatus, Resource, ResourceType
+from scheduling.permissions import can, restrict
+from scheduling.services.calendar import DAY, WEEK, calendar_range, header_marks, hour_slots, resource_calendar
+
+ACTIVE_CHOICES = (("1", "Active"), ("0", "Inactive"), ("all", "All"))
+
+
+def _requested_day(request) -> dt.date:
+    try:
+        return parse_date(request.GET.get("date", "")) or timezone.localdate()
+    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        return timezone.localdate()
+
+
+def _filtered_resources(request, resources):
+    type_id = request.GET.get("type", "")
+    if type_id.isdigit():
+        resources = resources.filter(type_id=type_id)
+    active = request.GET.get("active", "1")
+    if active in ("0", "1"):
+        resources = resources.filter(active=active == "1")
+    return resources
+
+
+def _link(request, **changes) -> str:
+    """This page's URL with some query parameters changed (None drops one)."""
+    query = {key: value for key, value in request.GET.items() if key not in changes}
+    query.update({key: value for key, value in changes.items() if value is not None})
+    return f"{request.path}?{urlencode(query)}" if query else request.path
+
+
+def calendar_view(model_admin, request):
+    user = request.user
+    if not can(user, "view", model=Resource):
+        raise PermissionDenied
+    view = request.GET.get("view") if request.GET.get("view") in (DAY, WEEK) else WEEK
+    rng = calendar_range(view, _requested_day(request), timezone.get_current_timezone())
+    resources = _filtered_resources(request, restrict(user, Resource.objects.all()))
+    rows = resource_calendar(
+        resources=resources,
+        bookings=restrict(user, Booking.objects.all()),
+        rng=rng,
+        include_cancelled=request.GET.get("cancelled") != "hide",
+    )
+    bookable = set(permitted_resources(user, "add", Booking, resources).values_list("pk", flat=True))
+    types = list(restrict(user, ResourceType.objects.all()))
+    now = timezone.now()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "is_nav_sidebar_enabled": False,  # the grid needs the width
+        "opts": model_admin.model._meta,
+        "title": "Resource calendar",
+        "rng": rng,
+        "rows": rows,
+        "bookable": bookable,
+        "marks": header_marks(rng),
+        "slots": [{"at": slot.isoformat(), "label": f"{slot.astimezone(rng.zone):%a %H:%M}"} for slot in hour_slots(rng)],
+        "now_left": rng.fraction(now) if rng.start <= now < rng.end else None,
+        "add_url": reverse("admin:scheduling_booking_add", current_app=model_admin.admin_site.name),
+        "statuses": BookingStatus.choices,
+        "include_cancelled": request.GET.get("cancelled") != "hide",
+        "links": {
+            "previous": _link(request, date=rng.previous_day.isoformat()),
+            "next": _link(request, date=rng.next_day.isoformat()),
+            "today": _link(request, date=None),
+            "day": _link(request, view=DAY, date=rng.day.isoformat()),
+            "week": _link(request, view=WEEK, date=rng.day.isoformat()),
+            "toggle_cancelled": _link(request, cancelled=None if request.GET.get("cancelled") == "hide" else "hide"),
+        },
+        "type_choices": [(None, "All types", _link(request, type=None))] + [(t, t.name, _link(request, type=t.pk)) for t in types],
+        "selected_type": request.GET.get("type", ""),
+        "active_choices": [(value, label, _link(request, active=value)) for value, label in ACTIVE_CHOICES],
+        "selected_active": request.GET.get("active", "1"),
+    }
+    return TemplateResponse(request, "admin/scheduling/calendar.html", context)
