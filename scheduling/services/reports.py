@@ -1,0 +1,370 @@
+"""Reports about time: utilisation over a period (docs/spec-reports.md R1) and the free slots of a type.
+
+The figures come from the same engine as the availability check, so an hour that the check calls
+working is an hour the report counts. Rows are read in a constant number of queries and folded in
+one pass per resource; the arithmetic per day is a sweep over the merged intervals, not a query.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from scheduling import engine, selectors
+from scheduling.engine import Busy, Interval
+from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
+from scheduling.services.availability import MAX_CHECK_SPAN
+
+ZERO = dt.timedelta(0)
+MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
+STATUSES = tuple(BookingStatus.values)
+CSV_COLUMNS = (
+    "row",
+    "resource_id",
+    "resource",
+    "type_id",
+    "type",
+    "timezone",
+    "working_hours",
+    "exception_hours",
+    "booked_hours",
+    "free_hours",
+    "utilisation_pct",
+    *STATUSES,
+)
+
+# Wraps the per-resource loop, e.g. with a progress bar; the identity by default.
+Progress = Callable[[Iterable, int], Iterable]
+
+
+def no_progress(items: Iterable, total: int) -> Iterable:
+    return items
+
+
+# --- Figures ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Working, exception, booked and free time over one span (R1.3)."""
+
+    working: dt.timedelta = ZERO
+    exceptions: dt.timedelta = ZERO
+    booked: dt.timedelta = ZERO
+    free: dt.timedelta = ZERO
+
+    @property
+    def available(self) -> dt.timedelta:
+        return self.working - self.exceptions
+
+    @property
+    def utilisation(self) -> float | None:
+        """Booked ÷ available in per cent, one decimal; None when nothing was available."""
+        if self.available <= ZERO:
+            return None
+        return round(100 * (self.booked / self.available), 1)
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(
+            self.working + other.working,
+            self.exceptions + other.exceptions,
+            self.booked + other.booked,
+            self.free + other.free,
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "working_hours": hours(self.working),
+            "exception_hours": hours(self.exceptions),
+            "booked_hours": hours(self.booked),
+            "free_hours": hours(self.free),
+            "utilisation_pct": self.utilisation,
+        }
+
+
+def hours(value: dt.timedelta) -> float:
+    return round(value.total_seconds() / 3600, 2)
+
+
+@dataclass(frozen=True)
+class ResourceUtilisation:
+    resource: Resource
+    figures: Figures
+    bookings: dict[str, int]
+    days: list[Figures]
+
+    def as_dict(self) -> dict:
+        r = self.resource
+        return {"id": r.pk, "name": r.name, "type_id": r.type_id, "type": r.type.name, "timezone": r.timezone} | self.figures.as_dict() | {"bookings": self.bookings}
+
+
+@dataclass(frozen=True)
+class TypeTotal:
+    type: ResourceType
+    resources: int
+    figures: Figures
+    bookings: dict[str, int]
+
+    def as_dict(self) -> dict:
+        return {"id": self.type.pk, "name": self.type.name, "resources": self.resources} | self.figures.as_dict() | {"bookings": self.bookings}
+
+
+@dataclass(frozen=True)
+class UtilisationReport:
+    first_day: dt.date
+    last_day: dt.date
+    timezone: str | None
+    resources: list[ResourceUtilisation]
+    types: list[TypeTotal] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.first_day + dt.timedelta(days=i) for i in range((self.last_day - self.first_day).days + 1)]
+
+    def grouped(self) -> list[tuple[TypeTotal, list[ResourceUtilisation]]]:
+        """Each type's total with its resources, in report order."""
+        by_type = defaultdict(list)
+        for row in self.resources:
+            by_type[row.resource.type_id].append(row)
+        return [(total, by_type[total.type.pk]) for total in self.types]
+
+    def as_json(self) -> dict:
+        return {
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "timezone": self.timezone,
+            "resources": [row.as_dict() for row in self.resources],
+            "types": [total.as_dict() for total in self.types],
+        }
+
+    def csv_rows(self) -> list[dict]:
+        rows = []
+        for total, resources in self.grouped():
+            for row in resources:
+                data = row.as_dict()
+                rows.append(_csv_row("resource", data, resource_id=data["id"], resource=data["name"]))
+            data = total.as_dict()
+            rows.append(_csv_row("type_total", data | {"type_id": data["id"], "type": data["name"], "timezone": ""}, resource_id="", resource=""))
+        return rows
+
+    def write_csv(self, out) -> None:
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.csv_rows())
+
+
+def _csv_row(kind: str, data: dict, **names) -> dict:
+    row = {"row": kind, **names} | {k: data[k] for k in ("type_id", "type", "timezone", "working_hours", "exception_hours", "booked_hours", "free_hours")}
+    row["utilisation_pct"] = "" if data["utilisation_pct"] is None else data["utilisation_pct"]
+    return row | data["bookings"]
+
+
+# --- Input ------------------------------------------------------------------------------------------
+
+
+def validate_period(first_day: dt.date, last_day: dt.date) -> None:
+    if last_day < first_day:
+        raise ValidationError({"to": f"{last_day} is before {first_day}."})
+    if (last_day - first_day).days + 1 > MAX_PERIOD_DAYS:
+        raise ValidationError({"to": f"The period may be at most {MAX_PERIOD_DAYS} days long."})
+
+
+def validate_zone(zone: str | None) -> None:
+    if zone is not None:
+        try:
+            validate_timezone(zone)
+        except ValidationError as error:
+            raise ValidationError({"tz": error.messages}) from None
+
+
+def find_type(value: str) -> ResourceType:
+    """A type by name (case-insensitive) or, failing that, by id."""
+    found = ResourceType.objects.filter(name__iexact=value).first()
+    if found is None and value.isdigit():
+        found = ResourceType.objects.filter(pk=int(value)).first()
+    if found is None:
+        known = ", ".join(ResourceType.objects.values_list("name", flat=True)) or "none"
+        raise ValidationError({"type": f"Unknown resource type {value!r}; known types: {known}."})
+    return found
+
+
+def select_resources(*, resource_type: ResourceType | None = None, resource_ids: Sequence[int] = ()) -> QuerySet[Resource]:
+    """The resources a report covers (R1.2); raises ValidationError naming `resource` for bad ids."""
+    if not resource_ids:
+        qs = Resource.objects.filter(active=True)
+        return qs.filter(type=resource_type) if resource_type else qs
+    wanted = set(resource_ids)
+    found = dict(Resource.objects.filter(pk__in=wanted).values_list("pk", "type_id"))
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise ValidationError({"resource": f"Unknown resource id(s): {', '.join(map(str, missing))}."})
+    if resource_type:
+        other = sorted(pk for pk, type_id in found.items() if type_id != resource_type.pk)
+        if other:
+            raise ValidationError({"resource": f"Resource id(s) {', '.join(map(str, other))} are not of type {resource_type.name}."})
+    return Resource.objects.filter(pk__in=wanted)
+
+
+# --- The report -------------------------------------------------------------------------------------
+
+
+def utilisation_report(
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    resources: QuerySet[Resource],
+    tz: str | None = None,
+    progress: Progress = no_progress,
+) -> UtilisationReport:
+    """The R1 figures of `resources` over the dates first_day…last_day (four queries)."""
+    validate_period(first_day, last_day)
+    validate_zone(tz)
+    listed = list(resources.select_related("type").order_by("type__name", "name", "pk"))
+    bounds = {zone: day_bounds(first_day, last_day, zone) for zone in {tz or r.timezone for r in listed}}
+    window = (min(b[0] for b in bounds.values()), max(b[-1] for b in bounds.values())) if bounds else None
+    rows = _rows_by_resource(resources, window) if window else _EMPTY_ROWS
+    computed = []
+    for resource in progress(listed, len(listed)):
+        computed.append(_resource_utilisation(resource, bounds[tz or resource.timezone], rows))
+    return UtilisationReport(first_day, last_day, tz, computed, _type_totals(computed))
+
+
+def day_bounds(first_day: dt.date, last_day: dt.date, zone: str) -> list[dt.datetime]:
+    """The UTC instants at which each local day first_day…last_day+1 begins in `zone`."""
+    bounds = []
+    for i in range((last_day - first_day).days + 2):
+        midnight = dt.datetime.combine(first_day + dt.timedelta(days=i), dt.time(0))
+        # The first instant whose wall clock reads this midnight or later: right also where
+        # a transition skips midnight itself.
+        bounds.append(engine.wall_span_to_utc(midnight, midnight + dt.timedelta(days=2), zone)[0][0])
+    return bounds
+
+
+@dataclass(frozen=True)
+class _Rows:
+    windows: dict[int, list[engine.WorkingWindow]]
+    exceptions: dict[int, list[Interval]]
+    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str]]]
+
+
+_EMPTY_ROWS = _Rows({}, {}, {})
+
+
+def _rows_by_resource(resources: QuerySet[Resource], window: Interval) -> _Rows:
+    """Availability rows, exceptions and bookings of the selection overlapping `window` (three queries)."""
+    selection = resources.values("pk")
+    windows = defaultdict(list)
+    for resource_id, weekday, start_time, end_time in Availability.objects.order_by().filter(resource__in=selection).values_list("resource_id", "weekday", "start_time", "end_time"):
+        windows[resource_id].append(engine.WorkingWindow(weekday, start_time, end_time))
+    start, end = window
+    exceptions = defaultdict(list)
+    for resource_id, s, e in ScheduleException.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at"):
+        exceptions[resource_id].append((s, e))
+    bookings = defaultdict(list)
+    # All statuses (cancelled ones are counted, not timed); no ORDER BY: the engine sorts.
+    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status")
+    for resource_id, s, e, status in rows.iterator(chunk_size=10_000):
+        bookings[resource_id].append((s, e, status))
+    return _Rows(windows, exceptions, bookings)
+
+
+def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: _Rows) -> ResourceUtilisation:
+    start, end = bounds[0], bounds[-1]
+    clip = lambda s, e: (max(s, start), min(e, end))  # noqa: E731
+    working = engine.working_intervals(rows.windows.get(resource.pk, []), resource.timezone, start, end)
+    working = [(start, end)] if working is None else working
+    blocked = engine.merge(clip(s, e) for s, e in rows.exceptions.get(resource.pk, ()))
+    own_bookings = rows.bookings.get(resource.pk, ())
+    occupying = [(s, e) for s, e, status in own_bookings if status != BookingStatus.CANCELLED]
+    booked = engine.merge(clip(s, e) for s, e in occupying)
+    busy = [Busy("exception", 0, s, e) for s, e in blocked] + [Busy("booking", 0, s, e) for s, e in booked]
+    parts = {
+        "working": working,
+        "exceptions": engine.intersect(working, blocked),
+        "booked": booked,
+        "free": engine.free_intervals(start=start, end=end, working=working, busy=busy),
+    }
+    days = list(zip(bounds, bounds[1:]))
+    per_day = {name: _per_day(intervals, days) for name, intervals in parts.items()}
+    daily = [Figures(*(per_day[name][i] for name in parts)) for i in range(len(days))]
+    period = Figures(*(engine.total(intervals) for intervals in parts.values()))
+    # The query read the envelope of every zone's period; count only this resource's own period.
+    counts = Counter(status for s, e, status in own_bookings if s < end and e > start)
+    return ResourceUtilisation(resource, period, {status: counts[status] for status in STATUSES}, daily)
+
+
+def _per_day(intervals: Sequence[Interval], days: list[Interval]) -> list[dt.timedelta]:
+    """Total length of merged `intervals` inside each of the consecutive `days` (one sweep)."""
+    totals = [ZERO] * len(days)
+    i = 0
+    for start, end in engine.intersect(intervals, days):
+        while days[i][1] <= start:
+            i += 1
+        totals[i] += end - start
+    return totals
+
+
+def _type_totals(rows: list[ResourceUtilisation]) -> list[TypeTotal]:
+    by_type: dict[int, list[ResourceUtilisation]] = defaultdict(list)
+    for row in rows:
+        by_type[row.resource.type_id].append(row)
+    totals = []
+    for group in by_type.values():
+        figures = sum((row.figures for row in group), Figures())
+        bookings = {status: sum(row.bookings[status] for row in group) for status in STATUSES}
+        totals.append(TypeTotal(group[0].resource.type, len(group), figures, bookings))
+    return totals
+
+
+# --- Free slots of a type ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceSlots:
+    resource: Resource
+    zone: str
+    slots: list[Interval]
+
+
+def free_slots_of_type(
+    *,
+    resource_type: ResourceType,
+    day: dt.date,
+    duration: dt.timedelta,
+    step: dt.timedelta | None = None,
+    tz: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> list[ResourceSlots]:
+    """For each active resource of the type, the `free_slots` of its local `day` (four queries, R3).
+
+    Slots starting before `not_before` are left out.
+    """
+    validate_zone(tz)
+    step = step or duration
+    if duration <= ZERO:
+        raise ValidationError({"duration": "The duration must be positive."})
+    if step <= ZERO:
+        raise ValidationError({"step": "The step must be positive."})
+    resources = list(Resource.objects.filter(type=resource_type, active=True).order_by("name", "pk"))
+    spans = {r.pk: tuple(day_bounds(day, day, tz or r.timezone)) for r in resources}
+    if not resources:
+        return []
+    window = (min(s for s, _ in spans.values()), max(e for _, e in spans.values()))
+    ids = [r.pk for r in resources]
+    busy = selectors.busy_by_resource(ids, *window)
+    windows = selectors.windows_by_resource(ids)
+    result = []
+    for resource in resources:
+        start, end = spans[resource.pk]
+        working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end)
+        free = engine.free_intervals(start=start, end=end, working=working, busy=busy.get(resource.pk, []))
+        starts = engine.slot_starts(start=start, end=end, duration=duration, step=step, free=free)
+        slots = [(t, t + duration) for t in starts if not_before is None or t >= not_before]
+        result.append(ResourceSlots(resource, tz or resource.timezone, slots))
+    return result
