@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/scheduling/utilisation/", include("scheduling.admin.reports")),  # before admin/: the report page
     path("admin/", admin.site.urls),
     # anymail's tracking webhooks (delivered, bounced…) for the ESP configured in settings.
     path("anymail/", include("anymail.urls")),
