@@ -41,12 +41,15 @@ class UtilisationForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        try:
-            if data.get("from") and data.get("to"):
-                validate_period(data["from"], data["to"])
-            validate_zone(data.get("tz") or None)
-        except ValidationError as error:
-            raise ValidationError(error.message_dict) from None
+        # The service's own checks, each reported on its field.
+        checks = [lambda: validate_zone(data.get("tz") or None)]
+        if data.get("from") and data.get("to"):
+            checks.append(lambda: validate_period(data["from"], data["to"]))
+        for check in checks:
+            try:
+                check()
+            except ValidationError as error:
+                self.add_error(None, error)
         return data
 
 
