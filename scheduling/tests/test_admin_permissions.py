@@ -1,0 +1,153 @@
+"""Who sees which admin page (docs/spec-admin.md A.7), generated from one table of rights per role.
+
+The table restates docs/spec.md §7 for the admin; every page answers from scheduling.permissions.
+"""
+
+import pytest
+from django.urls import reverse
+from guardian.shortcuts import assign_perm
+
+from scheduling import roles
+from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.tests.admin_personas import staff
+from scheduling.tests.factories import (
+    AvailabilityFactory,
+    BookingFactory,
+    ResourceFactory,
+    ScheduleExceptionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+MODELS = (ResourceType, Resource, Customer, Booking, Availability, ScheduleException)
+EVERYTHING = {model: "vacd" for model in MODELS}
+
+# role → model → rights on the shared resource's rows: v(iew), a(dd), c(hange), d(elete).
+RIGHTS: dict[str, dict[type, str]] = {
+    "anonymous": {},
+    "outsider": {},
+    "viewer": {model: "v" for model in MODELS},
+    "booker": {**{model: "v" for model in MODELS}, Booking: "vac", Customer: "vac"},
+    "manager": EVERYTHING,
+    "superuser": EVERYTHING,
+    # No group, a book_resource grant on the shared resource.
+    "granted": {ResourceType: "v", Resource: "v", Customer: "va", Booking: "vac", Availability: "v", ScheduleException: "v"},
+    # No group, owner of the shared resource (so manage_schedule on it).
+    "owner": {ResourceType: "v", Resource: "v", Booking: "v", Availability: "vacd", ScheduleException: "vacd"},
+}
+
+
+def make_user(role: str, shared: Resource):
+    if role == "anonymous":
+        return None
+    if role in ("granted", "owner", "outsider"):
+        user = staff()
+        if role == "granted":
+            assign_perm("book_resource", user, shared)
+        if role == "owner":
+            shared.owner = user
+            shared.save()
+        return user
+    if role == "superuser":
+        return staff(is_superuser=True)
+    return staff({"viewer": roles.VIEWER, "booker": roles.BOOKER, "manager": roles.MANAGER}[role])
+
+
+@pytest.fixture
+def shared_rows():
+    shared = ResourceFactory(name="Shared")
+    booking = BookingFactory(resource=shared)
+    return {
+        ResourceType: shared.type,
+        Resource: shared,
+        Customer: booking.customer,
+        Booking: booking,
+        Availability: AvailabilityFactory(resource=shared),
+        ScheduleException: ScheduleExceptionFactory(resource=shared),
+    }
+
+
+def admin_url(model, page, obj=None) -> str:
+    name = f"admin:scheduling_{model._meta.model_name}_{page}"
+    return reverse(name, args=[obj.pk] if page in ("change", "delete") else [])
+
+
+def expected(role: str, right: str, granted: bool) -> int:
+    if role == "anonymous":
+        return 302  # to the login page
+    return 200 if granted and right else 403
+
+
+CASES = [
+    (role, model, page, letter)
+    for role in RIGHTS
+    for model in MODELS
+    for page, letter in (("changelist", "v"), ("add", "a"), ("change", "v"), ("delete", "d"))
+]
+
+
+@pytest.mark.parametrize(("role", "model", "page", "letter"), CASES, ids=[f"{r}-{m.__name__}-{p}" for r, m, p, _ in CASES])
+def test_model_pages_follow_the_rights_table(client, shared_rows, role, model, page, letter):
+    user = make_user(role, shared_rows[Resource])
+    if user:
+        client.force_login(user)
+    response = client.get(admin_url(model, page, shared_rows[model]))
+    assert response.status_code == expected(role, letter, letter in RIGHTS[role].get(model, ""))
+    assert Booking.objects.count() == 1 and Resource.objects.count() == 1  # nothing was created or deleted
+
+
+EXTRA_PAGES = [
+    ("admin:scheduling_resource_calendar", Resource),
+    ("admin:scheduling_booking_board", Booking),
+]
+
+
+@pytest.mark.parametrize("role", list(RIGHTS))
+@pytest.mark.parametrize(("name", "model"), EXTRA_PAGES)
+def test_calendar_and_board_follow_the_rights_table(client, shared_rows, role, name, model):
+    user = make_user(role, shared_rows[Resource])
+    if user:
+        client.force_login(user)
+    response = client.get(reverse(name))
+    assert response.status_code == expected(role, "v", "v" in RIGHTS[role].get(model, ""))
+
+
+@pytest.mark.parametrize("role", list(RIGHTS))
+def test_moving_a_card_follows_the_rights_table(client, shared_rows, role):
+    user = make_user(role, shared_rows[Resource])
+    if user:
+        client.force_login(user)
+    booking = shared_rows[Booking]
+    response = client.post(reverse("admin:scheduling_booking_transition", args=[booking.pk]), {"to_status": "confirmed"})
+    rights = RIGHTS[role].get(Booking, "")
+    want = 302 if role == "anonymous" else 200 if "c" in rights else 403 if "v" in rights else 404
+    assert response.status_code == want
+    booking.refresh_from_db()
+    assert booking.status == ("confirmed" if want == 200 else "pending")
+
+
+def test_an_invisible_object_answers_like_a_missing_one(client):
+    """A grant holder on A probing B's booking gets what a non-existent id gets."""
+    user = staff()
+    assign_perm("book_resource", user, ResourceFactory(name="A"))
+    hidden = BookingFactory(resource=ResourceFactory(name="B"))
+    client.force_login(user)
+    invisible = client.get(admin_url(Booking, "change", hidden))
+    missing = client.get(reverse("admin:scheduling_booking_change", args=[hidden.pk + 1000]))
+    assert invisible.status_code == missing.status_code == 302
+    assert invisible["Location"] == missing["Location"] == reverse("admin:index")
+
+
+def test_the_admin_is_for_staff_only(client):
+    user = UserFactory(is_superuser=True, is_staff=False)
+    client.force_login(user)
+    assert client.get(reverse("admin:scheduling_resource_calendar")).status_code == 302
+
+
+def test_a_viewer_gets_no_add_buttons(client):
+    client.force_login(staff(roles.VIEWER))
+    ResourceFactory()
+    for model in MODELS:
+        response = client.get(admin_url(model, "changelist"))
+        assert response.status_code == 200 and not response.context["has_add_permission"]
+        assert b'class="addlink"' not in response.content
