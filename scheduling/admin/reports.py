@@ -70,6 +70,7 @@ def utilisation_view(request: HttpRequest) -> HttpResponse:
             last_day=data["to"],
             resources=select_resources(resource_type=data["type"]),
             tz=data["tz"] or None,
+            daily=True,
         )
         if request.GET.get("format") == "csv":
             return csv_response(report)

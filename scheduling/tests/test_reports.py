@@ -65,7 +65,7 @@ def scene(trainers):
 
 
 def report_of(resources, first=SAT, last=MON, tz=None):
-    return utilisation_report(first_day=first, last_day=last, resources=resources, tz=tz)
+    return utilisation_report(first_day=first, last_day=last, resources=resources, tz=tz, daily=True)
 
 
 def run(*args):
@@ -236,6 +236,12 @@ def test_the_report_costs_four_queries_whatever_the_resources_and_days(trainers,
     with django_assert_num_queries(4):
         large = report_of(select_resources(resource_type=trainers), dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert (len(small.resources), len(large.resources), len(large.resources[0].days)) == (2, 32, 31)
+
+
+def test_days_are_split_only_when_asked_for(scene):
+    [row] = utilisation_report(first_day=SAT, last_day=MON, resources=select_resources()).resources
+    assert row.days == []
+    assert row.figures.working == 39 * H
 
 
 # --- R1.6 and R2: the command -----------------------------------------------------------------------

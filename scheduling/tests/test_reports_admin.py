@@ -209,7 +209,7 @@ def test_cell_colour_runs_light_to_dark_with_red_over_100_and_grey_without_avail
 def test_the_heatmap_shows_at_most_the_limit_and_says_so(trainer):
     for _ in range(3):
         ResourceFactory(type=trainer.type)
-    report = utilisation_report(first_day=dt.date(2026, 3, 2), last_day=dt.date(2026, 3, 4), resources=select_resources())
+    report = utilisation_report(first_day=dt.date(2026, 3, 2), last_day=dt.date(2026, 3, 4), resources=select_resources(), daily=True)
     limited = heatmap(report, limit=2)
     assert (len(limited.cells), limited.truncated) == (2 * 3, True)
     full = heatmap(report)
