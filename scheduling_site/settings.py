@@ -171,23 +171,36 @@ TASKS = {
     }
 }
 
-# --- REST API -------------------------------------------------------------------------------------
+# --- REST API (docs/spec-api.md) ------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`; the session
+    # keeps the browsable API working after a login through the admin.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "scheduling.api.errors.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "scheduling.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "scheduling.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "scheduling.api.schema.SchedulingAutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scheduling back-office API",
-    "DESCRIPTION": "Resources, bookings, working hours and availability.",
+    "DESCRIPTION": "Resources, bookings, working hours and availability. Datetimes are ISO 8601 with an offset and "
+    "answered in UTC; errors and conflicts are described per operation. See docs/spec-api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Read-only fields (id, created_at…) stay out of request bodies.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "scheduling.models.BookingStatus"},
 }
 
 # --- Production hardening (only when DEBUG is off) ------------------------------------------------

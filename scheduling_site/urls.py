@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/scheduling/utilisation/", include("scheduling.admin.reports")),  # before admin/: the report page
     path("admin/", admin.site.urls),
+    path("api/", include("scheduling.api.urls")),
     # anymail's tracking webhooks (delivered, bounced…) for the ESP configured in settings.
     path("anymail/", include("anymail.urls")),
 ]

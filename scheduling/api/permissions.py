@@ -38,7 +38,12 @@ class LayeredPermission(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return can(user, permission_action(request, view), model=view.get_queryset().model)
+        action = permission_action(request, view)
+        if action == "view":
+            # Reads are decided by the restricted queryset: a list shows what the user may see
+            # (possibly nothing, never 403) and an invisible object is 404.
+            return True
+        return can(user, action, model=view.get_queryset().model)
 
     def has_object_permission(self, request, view, obj):
         if not can(request.user, "view", obj):

@@ -1,0 +1,64 @@
+"""Domain errors as HTTP answers (docs/spec-api.md §8.7), and the parser that keeps hostile bodies at 400.
+
+The services raise `BookingConflict`, `InvalidTransition` and Django's `ValidationError`; the ORM
+raises `ProtectedError` when a row is still referenced. Each becomes a 4xx here, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from scheduling.api.serializers import ConflictSerializer
+from scheduling.services.errors import BookingConflict, InvalidTransition
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, BookingConflict):
+        return Response({"detail": str(exc), "conflicts": ConflictSerializer(exc.conflicts, many=True).data}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, InvalidTransition):
+        body = {"detail": str(exc), "current": exc.current, "requested": exc.requested}
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ProtectedError):
+        return Response({"detail": protected_message(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(field_errors(exc))
+    return drf_exception_handler(exc, context)
+
+
+def field_errors(error: DjangoValidationError) -> dict:
+    """Django's {"field": [...], "__all__": [...]} with DRF's name for errors of the whole object."""
+    errors = as_serializer_error(error)
+    if NON_FIELD_ERRORS in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+    return errors
+
+
+def protected_message(error: ProtectedError) -> str:
+    counts = Counter(obj._meta.verbose_name_plural for obj in error.protected_objects)
+    what = ", ".join(f"{count} {name}" for name, count in sorted(counts.items()))
+    return f"Cannot delete: still referenced by {what}. Nothing was removed."
+
+
+class StrictJSONParser(JSONParser):
+    """JSON that the databases can store: no lone surrogates, no nesting deep enough to crash the parser."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        except UnicodeEncodeError:
+            raise exceptions.ParseError("JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff).") from None
+        return data

@@ -1,0 +1,114 @@
+"""Fields that hold the API's time rules (docs/spec-api.md §8.2): aware datetimes answered in UTC,
+a bounded calendar, and `24:00` as the end of a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+UTC = dt.timezone.utc
+# The engine works a day either side of an interval in local time; the first and last years of
+# the calendar would overflow Python's datetime there.
+EARLIEST = dt.datetime(2, 1, 1, tzinfo=UTC)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
+NAIVE_MESSAGE = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
+RANGE_MESSAGE = "The datetime must lie between the years 2 and 9998 (UTC)."
+MAX_ID = 2**63 - 1
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC; raises ValueError for a naive value or one that UTC cannot represent."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(NAIVE_MESSAGE)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(RANGE_MESSAGE) from None
+
+
+def within_calendar(value: dt.datetime) -> bool:
+    """Checked per interval, after its order and span, so that a too-long interval names its end."""
+    return EARLIEST <= value < LATEST
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset in, UTC out; a naive value is refused instead of guessed."""
+
+    def enforce_timezone(self, value):
+        try:
+            return to_utc(value)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None
+
+
+class AwareDateTimeFormField(forms.DateTimeField):
+    """The same rule for query parameters (django-filter uses Django forms)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            parsed = value
+        else:
+            try:
+                parsed = parse_datetime(str(value).strip())
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            raise DjangoValidationError("Enter an ISO 8601 datetime with an offset, e.g. 2026-01-05T09:00:00Z.", code="invalid")
+        try:
+            return to_utc(parsed)
+        except ValueError as error:
+            raise DjangoValidationError(str(error), code="invalid") from None
+
+
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+END_TIME_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?|24:00(:00)?)$"
+
+
+@extend_schema_field({"type": "string", "pattern": TIME_PATTERN, "example": "09:00"})
+class WallClockTimeField(serializers.TimeField):
+    """HH:MM[:SS] and nothing else: Python's parser would also take 0900 or 09:00+01:00."""
+
+    pattern = re.compile(TIME_PATTERN)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not self.pattern.fullmatch(value):
+            self.fail("invalid", format="HH:MM[:SS]")
+        return super().to_internal_value(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": END_TIME_PATTERN,
+        "example": "17:00",
+        "description": "HH:MM[:SS]; 24:00 (or 00:00) means until midnight and is answered as 00:00:00.",
+    }
+)
+class EndTimeField(WallClockTimeField):
+    """A wall-clock end time that also accepts 24:00, stored as 00:00 (docs/spec.md §2.2)."""
+
+    pattern = re.compile(END_TIME_PATTERN)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and value in ("24:00", "24:00:00"):
+            return dt.time(0, 0)
+        return super().to_internal_value(value)
+
+
+class BoundedIdField(serializers.IntegerField):
+    """An id in a body: an integer a database key can hold, so a lookup never overflows."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+

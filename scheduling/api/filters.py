@@ -1,0 +1,88 @@
+"""Query parameters of the list routes (docs/spec-api.md §8.3).
+
+Ids are plain integers, not looked up: an unknown or invisible id filters to nothing instead of
+answering an error that would tell which ids exist. Time windows keep the overlap rule of §2.1.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django_filters import rest_framework as filters
+
+from scheduling.api.fields import MAX_ID, AwareDateTimeFormField
+from scheduling.models import Availability, Booking, BookingStatus, Resource, ScheduleException
+
+
+class IdFilter(filters.Filter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class AwareDateTimeFilter(filters.Filter):
+    field_class = AwareDateTimeFormField
+
+
+class StrictBooleanFilter(filters.TypedChoiceFilter):
+    """true/false; anything else is a 400, not silently ignored."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)
+
+
+class OverlapWindowFilterSet(filters.FilterSet):
+    """`start`/`end`: rows whose [start_at, end_at) overlaps the window; either bound alone works."""
+
+    start = AwareDateTimeFilter(field_name="end_at", lookup_expr="gt", label="Rows ending after this instant.")
+    end = AwareDateTimeFilter(field_name="start_at", lookup_expr="lt", label="Rows starting before this instant.")
+
+    def is_valid(self):
+        valid = super().is_valid()
+        data = self.form.cleaned_data if valid else {}
+        if valid and data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.form.add_error("end", "end must be after start.")
+            return False
+        return valid
+
+
+class BookingFilter(OverlapWindowFilterSet):
+    resource = IdFilter(field_name="resource_id")
+    customer = IdFilter(field_name="customer_id")
+    resource_type = IdFilter(field_name="resource__type_id", label="Resource type id.")
+    type = IdFilter(field_name="resource__type_id", label="Resource type id (alias of resource_type).")
+    status = filters.MultipleChoiceFilter(choices=BookingStatus.choices)
+
+    class Meta:
+        model = Booking
+        fields = ["resource", "customer", "resource_type", "type", "status", "start", "end"]
+
+
+class ResourceFilter(filters.FilterSet):
+    type = IdFilter(field_name="type_id")
+    active = StrictBooleanFilter()
+
+    class Meta:
+        model = Resource
+        fields = ["type", "active"]
+
+
+class AvailabilityFilter(filters.FilterSet):
+    resource = IdFilter(field_name="resource_id")
+    weekday = filters.ChoiceFilter(choices=Availability.Weekday.choices)
+
+    class Meta:
+        model = Availability
+        fields = ["resource", "weekday"]
+
+
+class ScheduleExceptionFilter(OverlapWindowFilterSet):
+    resource = IdFilter(field_name="resource_id")
+
+    class Meta:
+        model = ScheduleException
+        fields = ["resource", "start", "end"]

@@ -1,0 +1,252 @@
+"""The scheduling models on the wire, and the bodies of the availability questions (docs/spec-api.md).
+
+Shape only: the booking rules live in scheduling.services, who may do what in scheduling.permissions.
+Foreign keys accept only rows the requesting user may see, so an invisible id reads as unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from rest_framework import serializers
+
+from scheduling.api.fields import (
+    RANGE_MESSAGE,
+    AwareDateTimeField,
+    BoundedIdField,
+    EndTimeField,
+    WallClockTimeField,
+    within_calendar,
+)
+from scheduling.models import (
+    MIDNIGHT,
+    Availability,
+    Booking,
+    BookingStatus,
+    Customer,
+    Resource,
+    ResourceType,
+    ScheduleException,
+)
+from scheduling.permissions import restrict
+from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, validate_interval
+
+MAX_SLOT_MINUTES = int(MAX_SLOT_WINDOW.total_seconds() // 60)
+TRANSITION_ACTIONS = ("confirm", "cancel", "complete", "no_show")
+CONFLICT_KINDS = ("booking", "exception", "outside_availability", "inactive_resource")
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key written as an integer id, looked up among the rows the user may see."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return restrict(request.user, queryset) if request is not None else queryset.none()
+
+    def to_internal_value(self, data):
+        # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
+        if isinstance(data, str) and data.isdigit():
+            data = int(data)
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+def validate_storable_json(value) -> None:
+    """PostgreSQL's jsonb refuses NUL characters (\\u0000) anywhere, keys included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class ScheduledModelSerializer(serializers.ModelSerializer):
+    serializer_related_field = VisibleRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+
+def validate_stored_interval(attrs, instance=None, *, names=("start_at", "end_at"), max_span=MAX_CHECK_SPAN) -> None:
+    """The service's interval rules (end after start, span; naming the end), then the calendar bounds."""
+    start_name, end_name = names
+    start = attrs.get(start_name, getattr(instance, start_name, None))
+    end = attrs.get(end_name, getattr(instance, end_name, None))
+    try:
+        validate_interval(start, end, max_span=max_span, names=names)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict) from None
+    errors = {name: RANGE_MESSAGE for name, value in ((start_name, start), (end_name, end)) if not within_calendar(value)}
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
+class ResourceTypeSerializer(ScheduledModelSerializer):
+    class Meta:
+        model = ResourceType
+        fields = ["id", "name", "color"]
+
+
+class ResourceSerializer(ScheduledModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), allow_null=True, required=False, help_text="A user id; the owner may manage the resource's schedule."
+    )
+
+    class Meta:
+        model = Resource
+        fields = ["id", "name", "type", "active", "metadata", "owner", "timezone"]
+        extra_kwargs = {"metadata": {"validators": [validate_storable_json]}}
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value
+
+
+class CustomerSerializer(ScheduledModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "notes"]
+
+
+class BookingSerializer(ScheduledModelSerializer):
+    status = serializers.ChoiceField(
+        choices=BookingStatus.choices,
+        required=False,
+        help_text="On create: pending (default) or confirmed. Afterwards only through the actions "
+        + ", ".join(TRANSITION_ACTIONS)
+        + "; PUT/PATCH may repeat the current value but not change it.",
+    )
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "resource",
+            "customer",
+            "start_at",
+            "end_at",
+            "status",
+            "notes",
+            "override_availability",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_by", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        validate_stored_interval(attrs, self.instance)
+        return attrs
+
+    def validate_status(self, value):
+        if self.instance is not None and value != self.instance.status:
+            actions = ", ".join(f"POST /api/scheduling/booking/{self.instance.pk}/{a}" for a in TRANSITION_ACTIONS)
+            raise serializers.ValidationError(f"The status is not writable here; change it with {actions}.")
+        return value
+
+
+class AvailabilitySerializer(ScheduledModelSerializer):
+    start_time = WallClockTimeField()
+    end_time = EndTimeField()
+
+    class Meta:
+        model = Availability
+        fields = ["id", "resource", "weekday", "start_time", "end_time"]
+
+    def validate(self, attrs):
+        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
+        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
+        if end != MIDNIGHT and end <= start:
+            raise serializers.ValidationError({"end_time": "end_time must be after start_time (00:00 or 24:00 means until midnight)."})
+        return attrs
+
+
+class ScheduleExceptionSerializer(ScheduledModelSerializer):
+    class Meta:
+        model = ScheduleException
+        fields = ["id", "resource", "start_at", "end_at", "reason"]
+
+    def validate(self, attrs):
+        # Leave may last years; only the calendar bounds it.
+        validate_stored_interval(attrs, self.instance, max_span=dt.timedelta.max)
+        return attrs
+
+
+# --- Availability questions ------------------------------------------------------------------------
+
+
+class ConflictSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CONFLICT_KINDS)
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The booking's, the exception's, the resource's (inactive_resource) or null (outside_availability)."
+    )
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    status = serializers.ChoiceField(choices=BookingStatus.choices, required=False, help_text="Only for kind booking.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data["kind"] != "booking":
+            data.pop("status", None)
+        return data
+
+
+class CheckAvailabilitySerializer(serializers.Serializer):
+    resource_id = BoundedIdField()
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    booking_id = BoundedIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
+
+    def validate(self, attrs):
+        validate_stored_interval(attrs)
+        return attrs
+
+
+class AvailabilityAnswerSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    conflicts = ConflictSerializer(many=True)
+
+
+class SlotsQuerySerializer(serializers.Serializer):
+    start = AwareDateTimeField(help_text="Start of the search window.")
+    end = AwareDateTimeField(help_text="End of the search window; at most 62 days after start.")
+    duration = serializers.IntegerField(min_value=1, max_value=MAX_SLOT_MINUTES, help_text="Length of a slot in minutes.")
+    step = serializers.IntegerField(
+        min_value=1, max_value=MAX_SLOT_MINUTES, required=False, help_text="Minutes between slot starts; defaults to duration."
+    )
+
+    def validate(self, attrs):
+        validate_stored_interval(attrs, names=("start", "end"), max_span=MAX_SLOT_WINDOW)
+        return attrs
+
+
+class SlotSerializer(serializers.Serializer):
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+
+
+class SlotsAnswerSerializer(serializers.Serializer):
+    resource = serializers.IntegerField()
+    slots = SlotSerializer(many=True)
+
+
+class AvailableQuerySerializer(serializers.Serializer):
+    type = BoundedIdField(help_text="A resource type id.")
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+
+    def validate(self, attrs):
+        validate_stored_interval(attrs)
+        return attrs

@@ -1,0 +1,34 @@
+"""Routes of the REST API, mounted at /api/: the scheduling models under scheduling/, and the schema.
+
+The router's trailing slash is the regex `/?`, so every route answers with and without the slash,
+never by redirect. (DRF's constructor turns its argument into a boolean, hence the subclass.)
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from scheduling.api import views
+
+
+
+class OptionalSlashRouter(DefaultRouter):
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("resource_type", views.ResourceTypeViewSet, basename="resource_type")
+router.register("resource", views.ResourceViewSet, basename="resource")
+router.register("customer", views.CustomerViewSet, basename="customer")
+router.register("booking", views.BookingViewSet, basename="booking")
+router.register("availability", views.AvailabilityViewSet, basename="availability")
+router.register("exception", views.ScheduleExceptionViewSet, basename="exception")
+
+urlpatterns = [
+    path("scheduling/", include(router.urls)),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]

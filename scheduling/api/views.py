@@ -1,0 +1,211 @@
+"""The REST API's views (docs/spec-api.md): HTTP in, the permission layer and the services, HTTP out.
+
+Every queryset goes through `restrict`, so what a user may not see is 404 and lists are filtered.
+Who may do what is asked of `scheduling.permissions` only; the views name the action as data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from scheduling.api import filters, schema
+from scheduling.api.pagination import Pagination
+from scheduling.api.permissions import LayeredPermission
+from scheduling.api.serializers import (
+    AvailabilityAnswerSerializer,
+    AvailabilitySerializer,
+    AvailableQuerySerializer,
+    BookingSerializer,
+    CheckAvailabilitySerializer,
+    CustomerSerializer,
+    ResourceSerializer,
+    ResourceTypeSerializer,
+    ScheduleExceptionSerializer,
+    SlotsAnswerSerializer,
+    SlotsQuerySerializer,
+)
+from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.permissions import can, can_override_availability, restrict
+from scheduling.services import availability as availability_service
+from scheduling.services import bookings as booking_service
+
+
+class ScopedViewSet(viewsets.ModelViewSet):
+    """CRUD over the rows the user may see; a row's resource decides what the user may do to it."""
+
+    permission_classes = [LayeredPermission]
+    pagination_class = Pagination
+    ordering: tuple[str, ...] = ("id",)
+    conflict_responses: dict = {}
+
+    def get_queryset(self):
+        return restrict(self.request.user, self.queryset.model.objects.order_by(*self.ordering))
+
+    def perform_create(self, serializer):
+        self.require("add", serializer.validated_data.get("resource"))
+        serializer.save()
+
+    def perform_update(self, serializer):
+        self.require_move(serializer.instance, serializer.validated_data)
+        serializer.save()
+
+    def require(self, action: str, resource: Resource | None) -> None:
+        """The row would belong to `resource`: may the user `action` such rows there? (403 if not)"""
+        if resource is not None and not can(self.request.user, action, model=self.queryset.model, resource=resource):
+            raise PermissionDenied(f"You may not {action} {self.queryset.model._meta.verbose_name_plural} of resource {resource.pk}.")
+
+    def require_move(self, instance, data) -> None:
+        # The object check covered the row where it is; moving it elsewhere needs the right there too.
+        target = data.get("resource")
+        if target is not None and target.pk != getattr(instance, "resource_id", None):
+            self.require("change", target)
+
+
+class ResourceTypeViewSet(ScopedViewSet):
+    queryset = ResourceType.objects.all()
+    serializer_class = ResourceTypeSerializer
+    ordering = ("name", "id")
+    conflict_responses = {"destroy": schema.PROTECTED}
+
+
+class ResourceViewSet(ScopedViewSet):
+    queryset = Resource.objects.all()
+    serializer_class = ResourceSerializer
+    filterset_class = filters.ResourceFilter
+    ordering = ("name", "id")
+    permission_actions = {"slots": "view", "available": "view"}
+    conflict_responses = {"destroy": schema.PROTECTED}
+
+    @extend_schema(parameters=[SlotsQuerySerializer], responses={200: SlotsAnswerSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def slots(self, request, pk=None):
+        resource = self.get_object()
+        query = SlotsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        duration = _minutes(q["duration"])
+        step = _minutes(q["step"]) if "step" in q else None
+        found = availability_service.free_slots(resource, q["start"], q["end"], duration, step)
+        answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in found]}
+        return Response(SlotsAnswerSerializer(answer).data)
+
+    @extend_schema(parameters=[AvailableQuerySerializer], responses={200: ResourceSerializer(many=True)})
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def available(self, request):
+        query = AvailableQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        resource_type = get_object_or_404(restrict(request.user, ResourceType.objects.all()), pk=q["type"])
+        free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"])
+        visible = set(self.get_queryset().filter(type=resource_type).values_list("pk", flat=True))
+        return Response(self.get_serializer([r for r in free if r.pk in visible], many=True).data)
+
+
+class CustomerViewSet(ScopedViewSet):
+    queryset = Customer.objects.all()
+    serializer_class = CustomerSerializer
+    ordering = ("name", "id")
+    conflict_responses = {"destroy": schema.PROTECTED}
+
+
+class AvailabilityViewSet(ScopedViewSet):
+    queryset = Availability.objects.all()
+    serializer_class = AvailabilitySerializer
+    filterset_class = filters.AvailabilityFilter
+    ordering = ("resource_id", "weekday", "start_time", "id")
+
+
+class ScheduleExceptionViewSet(ScopedViewSet):
+    queryset = ScheduleException.objects.all()
+    serializer_class = ScheduleExceptionSerializer
+    filterset_class = filters.ScheduleExceptionFilter
+    ordering = ("start_at", "id")
+
+
+TRANSITIONS = {
+    "confirm": booking_service.booking_confirm,
+    "cancel": booking_service.booking_cancel,
+    "complete": booking_service.booking_complete,
+    "no_show": booking_service.booking_no_show,
+}
+
+
+class BookingViewSet(ScopedViewSet):
+    """Writes go through the booking service: one transaction with the availability check."""
+
+    queryset = Booking.objects.all()
+    serializer_class = BookingSerializer
+    filterset_class = filters.BookingFilter
+    ordering = ("start_at", "id")
+    permission_actions = {"check_availability": "view", **{name: "change" for name in TRANSITIONS}}
+    conflict_responses = {
+        "create": schema.CONFLICT,
+        "update": schema.CONFLICT,
+        "partial_update": schema.CONFLICT,
+        **{name: schema.ILLEGAL_TRANSITION for name in TRANSITIONS},
+    }
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        self.require("add", data["resource"])
+        self.require_override(data.get("override_availability", False))
+        serializer.instance = booking_service.booking_create(created_by=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        booking, data = serializer.instance, dict(serializer.validated_data)
+        self.require_move(booking, data)
+        moved = any(name in data and data[name] != getattr(booking, name) for name in ("resource", "start_at", "end_at", "override_availability"))
+        if moved:
+            self.require_override(data.get("override_availability", booking.override_availability))
+        data.pop("status", None)  # unchanged, or the serializer would have refused it
+        serializer.instance = booking_service.booking_update(booking=booking, **data)
+
+    def require_override(self, override: bool) -> None:
+        if override and not can_override_availability(self.request.user):
+            raise PermissionDenied("Only a manager may book outside working hours or over an exception (override_availability).")
+
+    @extend_schema(request=CheckAvailabilitySerializer, responses={200: AvailabilityAnswerSerializer})
+    @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
+    def check_availability(self, request):
+        question = CheckAvailabilitySerializer(data=request.data)
+        question.is_valid(raise_exception=True)
+        q = question.validated_data
+        resource = get_object_or_404(restrict(request.user, Resource.objects.all()), pk=q["resource_id"])
+        answer = availability_service.check_availability(resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"))
+        return Response(AvailabilityAnswerSerializer(answer).data)
+
+    def _transition(self, name: str):
+        booking = self.get_object()
+        TRANSITIONS[name](booking=booking, by=self.request.user)
+        return Response(self.get_serializer(booking).data)
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def confirm(self, request, pk=None):
+        return self._transition("confirm")
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def cancel(self, request, pk=None):
+        return self._transition("cancel")
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def complete(self, request, pk=None):
+        return self._transition("complete")
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def no_show(self, request, pk=None):
+        return self._transition("no_show")
+
+
+def _minutes(value: int) -> dt.timedelta:
+    return dt.timedelta(minutes=value)
