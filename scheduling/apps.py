@@ -9,3 +9,6 @@ class SchedulingConfig(AppConfig):
     def ready(self):
         # Signal receivers register on import.
         from scheduling import ownership  # noqa: F401
+
+        # Booking saves write their e-mail notice; anymail's tracking webhooks update it.
+        from scheduling import signals  # noqa: F401

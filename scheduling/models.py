@@ -198,6 +198,14 @@ class Booking(models.Model):
     def occupies(self) -> bool:
         return self.status in OCCUPYING_STATUSES
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The status as stored, so the post_save receiver (scheduling/signals.py) can tell a
+        # transition from any other save without another query; a deferred status stays unknown.
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
 
 class Availability(models.Model):
     class Weekday(models.IntegerChoices):
@@ -248,3 +256,62 @@ class ScheduleException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource}: {self.reason or 'blocked'} {self.start_at:%Y-%m-%d %H:%M}"
+
+
+class NotificationEvent(models.TextChoices):
+    CREATED = "created", "Created"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+def empty_list() -> list:
+    return []
+
+
+class Notification(models.Model):
+    """The outbox: one e-mail notice about a booking event, written in the booking's transaction.
+
+    The message is rendered when the row is written, so a retry sends what was true at the event.
+    Delivery and retries: `scheduling.services.notifications`.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=16, choices=NotificationEvent.choices)
+    recipients = models.JSONField(default=empty_list)
+    subject = models.CharField(max_length=255)
+    text_body = models.TextField()
+    html_body = models.TextField()
+    ics = models.TextField()
+    state = models.CharField(max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty when nothing is scheduled.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    delivery = models.JSONField(default=empty_object, blank=True, help_text="Tracking events by recipient.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The due query of every delivery run: state IN (pending, failed) AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due_idx",
+                condition=Q(state__in=[NotificationState.PENDING, NotificationState.FAILED]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "event"], name="notification_one_per_event"),
+            models.CheckConstraint(condition=Q(state__in=NotificationState.values), name="notification_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} notice for booking {self.booking_id} ({self.state})"

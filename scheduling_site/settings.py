@@ -154,6 +154,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- E-mail (Django's own names; an anymail ESP backend is a settings change) ----------------------
+# Booking notices go through an outbox (scheduling.services.notifications); see docs/spec-email.md.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -161,10 +162,25 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# Short: with the immediate task backend a notice is sent inside the request that saved the booking,
+# and a mail server that does not answer must not hold that request for long.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 5)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
+# A failed notice is retried after NOTIFICATION_RETRY_SECONDS · 2^(attempt−1) (at most 6 h), up to
+# NOTIFICATION_MAX_ATTEMPTS attempts; then it stays failed until staff resend it.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+NOTIFICATION_RETRY_SECONDS = env_int("NOTIFICATION_RETRY_SECONDS", 60)
+if NOTIFICATION_MAX_ATTEMPTS < 1 or NOTIFICATION_RETRY_SECONDS < 1:
+    raise ImproperlyConfigured("NOTIFICATION_MAX_ATTEMPTS and NOTIFICATION_RETRY_SECONDS must be at least 1.")
+
+# anymail's own settings under their own names, as ANYMAIL_<NAME> variables: ANYMAIL_WEBHOOK_SECRET,
+# ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_API_KEY…
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")}
 
 # --- Background tasks (django.tasks API; the django-tasks backport on Django 5.2) -----------------
+# Immediate by default (quick start, tests): the task runs in the process that enqueued it, right
+# after the booking commits. Production: TASKS_BACKEND=django_tasks_db.DatabaseBackend and one or
+# more `manage.py db_worker` processes (docs/deploy-email.md).
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"),

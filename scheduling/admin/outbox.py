@@ -1,1 +1,71 @@
-"""Admin: outbox (placeholder until its issue lands)."""
+"""Admin: the e-mail outbox, read-only, so staff can answer "did the customer get the e-mail?".
+
+Rows are written and sent only by `scheduling.services.notifications`; the one verb here is resend.
+"""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.translation import ngettext
+
+from scheduling.admin.permissions import LayeredPermissionAdmin
+from scheduling.models import Notification
+from scheduling.permissions import can
+from scheduling.services.notifications import notification_resend
+
+
+@admin.register(Notification)
+class NotificationAdmin(LayeredPermissionAdmin):
+    list_display = [
+        "id",
+        "booking_id",
+        "event",
+        "recipient_list",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "delivery_summary",
+    ]
+    list_filter = ["state", "event"]
+    search_fields = ["recipients", "subject", "=booking__id"]
+    date_hierarchy = "created_at"
+    list_select_related = False  # the list shows booking_id, not the booking: no join needed
+    actions = ["resend"]
+    readonly_fields = [
+        "booking", "event", "recipients", "subject", "state", "attempts", "last_error", "next_attempt_at",
+        "sent_at", "esp_message_id", "delivery", "created_at", "updated_at", "text_body", "html_body", "ics",
+    ]  # fmt: skip
+
+    @admin.display(description="recipients")
+    def recipient_list(self, notification: Notification) -> str:
+        return ", ".join(notification.recipients)
+
+    @admin.display(description="delivery")
+    def delivery_summary(self, notification: Notification) -> str:
+        return ", ".join(f"{recipient}: {seen['event']}" for recipient, seen in notification.delivery.items()) or "—"
+
+    @admin.action(description="Resend selected notices", permissions=["resend"])
+    def resend(self, request, queryset):
+        notices = list(queryset)
+        with transaction.atomic():
+            for notification in notices:
+                notification_resend(notification=notification)
+        self.message_user(
+            request,
+            ngettext("%d notice queued again.", "%d notices queued again.", len(notices)) % len(notices),
+            messages.SUCCESS,
+        )
+
+    # Viewing follows the permission layer (view_notification); the outbox is written only by the
+    # service, so nobody adds, edits or deletes rows here. Resending needs change_notification.
+    def has_resend_permission(self, request) -> bool:
+        return can(request.user, "change", model=Notification)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
