@@ -161,6 +161,31 @@ def test_with_the_smtp_server_down_bookings_succeed_fast_and_their_notices_wait_
     assert all(timezone.now() < n.next_attempt_at <= timezone.now() + dt.timedelta(seconds=60) for n in rows)
 
 
+def test_api_booking_requests_succeed_fast_with_the_smtp_server_down(smtp, trainer, customer):
+    from scheduling.tests.api.personas import client_for, user_in
+
+    smtp.stop()
+    client = client_for(user_in("scheduling_manager", "desk"))
+    body = {
+        "resource": trainer.pk,
+        "customer": customer.pk,
+        "start_at": "2026-03-02T09:00:00Z",
+        "end_at": "2026-03-02T10:00:00Z",
+    }
+    started = time.monotonic()
+    created = client.post("/api/scheduling/booking", body, format="json")
+    cancelled = client.post(f"/api/scheduling/booking/{created.json()['id']}/cancel", format="json")
+    elapsed = time.monotonic() - started
+
+    assert (created.status_code, cancelled.status_code) == (201, 200)
+    assert elapsed < 1.0, f"two API requests took {elapsed:.2f}s with the mail server down"
+    assert Booking.objects.get().status == "cancelled"
+    assert list(Notification.objects.order_by("id").values_list("event", "state")) == [
+        ("created", "failed"),
+        ("cancelled", "failed"),
+    ]
+
+
 def test_after_the_server_returns_the_retry_delivers_each_notice_exactly_once(smtp, trainer, customer):
     smtp.stop()
     first, second = book(trainer, customer, hour=9), book(trainer, customer, hour=11)
