@@ -13,16 +13,29 @@ VIEWER = "scheduling_viewer"
 MODELS = ("resourcetype", "resource", "customer", "booking", "availability", "scheduleexception")
 ALL_ACTIONS = ("view", "add", "change", "delete")
 
+# The e-mail outbox is read-only for everyone; "change" is the resend action.
+OUTBOX_READ = {"view_notification"}
+OUTBOX_RESEND = {"change_notification"}
+
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     MANAGER: {f"{action}_{model}" for model in MODELS for action in ALL_ACTIONS}
-    | {"override_availability", "manage_schedule", "book_resource"},
-    BOOKER: {f"view_{model}" for model in MODELS} | {"add_booking", "change_booking", "add_customer", "change_customer", "book_resource"},
-    VIEWER: {f"view_{model}" for model in MODELS},
+    | {"override_availability", "manage_schedule", "book_resource"}
+    | OUTBOX_READ
+    | OUTBOX_RESEND,
+    BOOKER: {f"view_{model}" for model in MODELS}
+    | {"add_booking", "change_booking", "add_customer", "change_customer", "book_resource"}
+    | OUTBOX_READ
+    | OUTBOX_RESEND,
+    VIEWER: {f"view_{model}" for model in MODELS} | OUTBOX_READ,
 }
 
 
-def sync_roles(apps=None) -> dict[str, int]:
-    """Create the groups and set their permissions to exactly the table above; idempotent."""
+def sync_roles(apps=None, *, strict: bool = True) -> dict[str, int]:
+    """Create the groups and set their permissions to exactly the table above; idempotent.
+
+    Migrations pass strict=False: an early migration runs before later models (and their
+    permissions) exist, and the migration that adds them syncs again.
+    """
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
@@ -36,7 +49,7 @@ def sync_roles(apps=None) -> dict[str, int]:
         group, _ = Group.objects.get_or_create(name=name)
         permissions = list(Permission.objects.filter(content_type__app_label="scheduling", codename__in=codenames))
         missing = codenames - {p.codename for p in permissions}
-        if missing:
+        if missing and strict:
             raise LookupError(f"Unknown permissions for {name}: {sorted(missing)}")
         group.permissions.set(permissions)
         counts[name] = len(permissions)

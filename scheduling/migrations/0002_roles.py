@@ -6,7 +6,7 @@ from django.db import migrations
 def create_roles(apps, schema_editor):
     from scheduling.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, strict=False)
 
 
 class Migration(migrations.Migration):

@@ -167,3 +167,10 @@ def test_grant_command_gives_and_takes_back_roles_and_resource_rights(two_resour
     for bad in (["nobody", "--role", "viewer"], ["bob"], ["bob", "--resource", "999", "--book"], ["bob", "--resource", str(a.pk)], ["desk", "--group", "--role", "viewer"]):
         with pytest.raises(CommandError):
             call_command("grant", *bad, stdout=StringIO())
+
+
+@pytest.mark.parametrize(("role", "resend"), [(roles.MANAGER, True), (roles.BOOKER, True), (roles.VIEWER, False)])
+def test_every_role_reads_the_outbox_and_managers_and_bookers_resend(role, resend):
+    user = member(role)
+    assert user.has_perm("scheduling.view_notification")
+    assert user.has_perm("scheduling.change_notification") is resend
