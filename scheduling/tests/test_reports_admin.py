@@ -143,6 +143,12 @@ def test_invalid_input_shows_the_form_error_and_no_report(client, viewer, traine
         assert field in response.context["form"].errors
 
 
+def test_every_invalid_field_is_reported_at_once(client, viewer):
+    client.force_login(viewer)
+    form = client.get(URL, {"from": "2026-03-08", "to": "2026-03-02", "tz": "Mars/Olympus"}).context["form"]
+    assert set(form.errors) == {"to", "tz"}
+
+
 def test_csv_download_has_the_same_figures(client, viewer, trainer):
     client.force_login(viewer)
     response = client.get(URL, MARCH | {"format": "csv"})
@@ -207,13 +213,17 @@ def test_cell_colour_runs_light_to_dark_with_red_over_100_and_grey_without_avail
 
 
 def test_the_heatmap_shows_at_most_the_limit_and_says_so(trainer):
-    for _ in range(3):
+    for _ in range(2):
         ResourceFactory(type=trainer.type)
+    ResourceFactory(name="A very long room name that will not fit", type=ResourceTypeFactory(name="Room"))
     report = utilisation_report(first_day=dt.date(2026, 3, 2), last_day=dt.date(2026, 3, 4), resources=select_resources(), daily=True)
-    limited = heatmap(report, limit=2)
-    assert (len(limited.cells), limited.truncated) == (2 * 3, True)
     full = heatmap(report)
     assert (len(full.cells), full.truncated) == (4 * 3, False)
+    assert [(r.text, r.group) for r in full.rows][:2] == [("Room", True), ("A very long room name tha…", False)]
+    assert full.rows[1].title == "A very long room name that will not fit"
+    # The limit falls inside the first type: the second type is not even headed.
+    limited = heatmap(report, limit=1)
+    assert (len(limited.cells), limited.truncated, [r.text for r in limited.rows]) == (3, True, ["Room", "A very long room name tha…"])
     assert HEATMAP_MAX_RESOURCES == 200
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from scheduling.demo import BulkPlan, default_days, default_start
 from scheduling.management import cli
@@ -164,3 +165,11 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(monkeypatch, stream, drawn
     err = stream()
     seed("--resources", "2", "--bookings", "20", "--start", START, "--days", "14", stdout=stream(), stderr=err)
     assert ("Bookings" in err.getvalue()) is drawn
+
+
+def test_without_start_and_days_the_defaults_are_used_and_printed():
+    out = seed("--resources", "2", "--bookings", "10")
+    start = default_start(7, timezone.localdate())
+    assert f"--start {start} --days 7" in out
+    assert Booking.objects.count() == 10
+    assert min(Booking.objects.values_list("start_at", flat=True)).date() >= start
