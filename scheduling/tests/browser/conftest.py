@@ -1,0 +1,66 @@
+"""Playwright driving Debian's chromium (/usr/bin/chromium, installed by .ci/run) against live_server.
+
+Playwright's sync API keeps an event loop running in the test thread, which Django's ORM guard
+mistakes for async code; the tests call the ORM between browser steps, never concurrently with it.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "img"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def roles_synced(transactional_db):
+    """live_server tests flush the database, data-migration groups included: put the roles back."""
+    from scheduling.roles import sync_roles
+
+    sync_roles()
+
+
+@pytest.fixture
+def open_as(browser, live_server, roles_synced):
+    """open_as(user) → a page signed in as `user` (through a session cookie), at 1400×860."""
+    from django.test import Client
+
+    contexts = []
+
+    def opener(user):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport={"width": 1400, "height": 860}, base_url=live_server.url)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str, **kwargs) -> None:
+    """Write docs/img/<name>.png (shown in the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **kwargs)
