@@ -23,6 +23,9 @@ from scheduling.models import Availability, Booking, Customer, Resource, Resourc
 from scheduling.permissions import BOOK, SCHEDULE, can_override_availability, restrict
 
 
+PREFILLED = ("resource", "start_at", "end_at")
+
+
 def _wrap(model_admin, view):
     return model_admin.admin_site.admin_view(partial(view, model_admin))
 
@@ -237,7 +240,10 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
         return self.get_form_class_for(request, super().get_form(request, obj, change, **kwargs))
 
     def get_changeform_initial_data(self, request):
-        return initial_from_query(request.GET)
+        # Django's own prefill takes any field from the query string as a raw string, which the
+        # split date/time widgets cannot show; ours parses the three the calendar and palette send.
+        initial = {k: v for k, v in super().get_changeform_initial_data(request).items() if k not in PREFILLED}
+        return {**initial, **initial_from_query(request.GET)}
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":

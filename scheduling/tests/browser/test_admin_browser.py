@@ -109,7 +109,7 @@ def test_move_a_card_on_the_board_and_see_a_refusal_explained(open_as):
 
 def test_board_screenshot_with_the_demo_week(open_as):
     load_demo()
-    page = open_as(staff(roles.MANAGER))
+    page = open_as(staff(roles.MANAGER, username="manager"))
     page.goto(reverse("admin:scheduling_booking_board"))
     assert page.locator(".board-card").count() > 0
     screenshot(page, "board")
@@ -123,7 +123,7 @@ def test_open_the_palette_type_avail_pick_a_type_and_see_the_free_resources(open
     busy = ResourceFactory(name="Piotr Nowak", type=trainers)
     now = timezone.now()
     BookingFactory(resource=busy, start_at=now - dt.timedelta(minutes=15), end_at=now + dt.timedelta(minutes=45))
-    page = open_as(staff(roles.BOOKER))
+    page = open_as(staff(roles.BOOKER, username="frontdesk"))
     page.goto(reverse("admin:index"))
     page.keyboard.press("Control+k")
     page.keyboard.type("avail")
