@@ -4,6 +4,7 @@ The router's trailing slash is the regex `/?`, so every route answers with and w
 never by redirect. (DRF's constructor turns its argument into a boolean, hence the subclass.)
 """
 
+from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -13,9 +14,20 @@ from scheduling.api import views
 
 
 class OptionalSlashRouter(DefaultRouter):
+    # No `.json` suffix routes: an id such as "0.5" must reach the view and be a JSON 404.
+    include_format_suffixes = False
+
     def __init__(self):
         super().__init__()
         self.trailing_slash = "/?"
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        return r"(?P<pk>[^/]+)"
+
+
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/: the same JSON 404 as an unknown object, not Django's HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 router = OptionalSlashRouter()
@@ -31,4 +43,5 @@ urlpatterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"", not_found),
 ]
