@@ -6,9 +6,9 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from scheduling.admin.pages import wide_page
 from scheduling.admin.permissions import permitted_resources
 from scheduling.models import Booking
 from scheduling.permissions import can, restrict
@@ -28,18 +28,17 @@ def board_view(model_admin, request):
     columns = board_columns(changelist.queryset)
     shown = {booking.resource_id for column in columns for booking in column.cards}
     movable = set(permitted_resources(request.user, "change", Booking).filter(pk__in=shown).values_list("pk", flat=True))
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "is_nav_sidebar_enabled": False,  # the grid needs the width
-        "opts": model_admin.model._meta,
-        "title": "Booking board",
-        "cl": changelist,
-        "columns": columns,
-        "movable": movable,
-        "transition_url": reverse("admin:scheduling_booking_transition", args=[0], current_app=model_admin.admin_site.name),
-        "list_url": reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name),
-    }
-    return TemplateResponse(request, "admin/scheduling/board.html", context)
+    return wide_page(
+        model_admin,
+        request,
+        "admin/scheduling/board.html",
+        "Booking board",
+        cl=changelist,
+        columns=columns,
+        movable=movable,
+        transition_url=reverse("admin:scheduling_booking_transition", args=[0], current_app=model_admin.admin_site.name),
+        list_url=reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name),
+    )
 
 
 def transition_view(model_admin, request, object_id: int):

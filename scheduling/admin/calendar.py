@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 
+from scheduling.admin.pages import wide_page
 from scheduling.admin.permissions import permitted_resources
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
 from scheduling.permissions import can, restrict
@@ -59,21 +59,21 @@ def calendar_view(model_admin, request):
     bookable = set(permitted_resources(user, "add", Booking, resources).values_list("pk", flat=True))
     types = list(restrict(user, ResourceType.objects.all()))
     now = timezone.now()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "is_nav_sidebar_enabled": False,  # the grid needs the width
-        "opts": model_admin.model._meta,
-        "title": "Resource calendar",
-        "rng": rng,
-        "rows": rows,
-        "bookable": bookable,
-        "marks": header_marks(rng),
-        "slots": [{"at": slot.isoformat(), "label": f"{slot.astimezone(rng.zone):%a %H:%M}"} for slot in hour_slots(rng)],
-        "now_left": rng.fraction(now) if rng.start <= now < rng.end else None,
-        "add_url": reverse("admin:scheduling_booking_add", current_app=model_admin.admin_site.name),
-        "statuses": BookingStatus.choices,
-        "include_cancelled": request.GET.get("cancelled") != "hide",
-        "links": {
+    return wide_page(
+        model_admin,
+        request,
+        "admin/scheduling/calendar.html",
+        "Resource calendar",
+        rng=rng,
+        rows=rows,
+        bookable=bookable,
+        marks=header_marks(rng),
+        slots=[{"at": slot.isoformat(), "label": f"{slot.astimezone(rng.zone):%a %H:%M}"} for slot in hour_slots(rng)],
+        now_left=rng.fraction(now) if rng.start <= now < rng.end else None,
+        add_url=reverse("admin:scheduling_booking_add", current_app=model_admin.admin_site.name),
+        statuses=BookingStatus.choices,
+        include_cancelled=request.GET.get("cancelled") != "hide",
+        links={
             "previous": _link(request, date=rng.previous_day.isoformat()),
             "next": _link(request, date=rng.next_day.isoformat()),
             "today": _link(request, date=None),
@@ -81,9 +81,8 @@ def calendar_view(model_admin, request):
             "week": _link(request, view=WEEK, date=rng.day.isoformat()),
             "toggle_cancelled": _link(request, cancelled=None if request.GET.get("cancelled") == "hide" else "hide"),
         },
-        "type_choices": [(None, "All types", _link(request, type=None))] + [(t, t.name, _link(request, type=t.pk)) for t in types],
-        "selected_type": request.GET.get("type", ""),
-        "active_choices": [(value, label, _link(request, active=value)) for value, label in ACTIVE_CHOICES],
-        "selected_active": request.GET.get("active", "1"),
-    }
-    return TemplateResponse(request, "admin/scheduling/calendar.html", context)
+        type_choices=[(None, "All types", _link(request, type=None))] + [(t, t.name, _link(request, type=t.pk)) for t in types],
+        selected_type=request.GET.get("type", ""),
+        active_choices=[(value, label, _link(request, active=value)) for value, label in ACTIVE_CHOICES],
+        selected_active=request.GET.get("active", "1"),
+    )

@@ -66,3 +66,14 @@ def owner(db):
 def outsider(db):
     """Staff, but no group and no grant."""
     return staff(username="outsider")
+
+
+def split_times(start: dt.datetime, end: dt.datetime) -> dict:
+    """The admin's split date and time widgets for start_at and end_at, in the viewer's zone."""
+    from django.utils import timezone
+
+    fields = {}
+    for name, value in (("start_at", start), ("end_at", end)):
+        local = timezone.localtime(value)
+        fields.update({f"{name}_0": f"{local:%Y-%m-%d}", f"{name}_1": f"{local:%H:%M}"})
+    return fields

@@ -9,7 +9,7 @@ from django.urls import reverse
 from scheduling.admin import forms as admin_forms
 from scheduling.models import Booking
 from scheduling.services.availability import AvailabilityResult
-from scheduling.tests.admin_personas import booker, granted, manager, utc, viewer  # noqa: F401
+from scheduling.tests.admin_personas import booker, granted, manager, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,
@@ -27,21 +27,7 @@ def change_url(booking):
 
 
 def form_data(resource, customer, start: dt.datetime, end: dt.datetime, **extra):
-    """The admin's split date/time widgets, in the viewer's zone (UTC unless a test changes TIME_ZONE)."""
-    from django.utils import timezone
-
-    start, end = timezone.localtime(start), timezone.localtime(end)
-    return {
-        "resource": resource.pk,
-        "customer": customer.pk,
-        "start_at_0": f"{start:%Y-%m-%d}",
-        "start_at_1": f"{start:%H:%M}",
-        "end_at_0": f"{end:%Y-%m-%d}",
-        "end_at_1": f"{end:%H:%M}",
-        "status": "pending",
-        "notes": "",
-        **extra,
-    }
+    return {"resource": resource.pk, "customer": customer.pk, **split_times(start, end), "status": "pending", "notes": "", **extra}
 
 
 def errors(response) -> list[str]:

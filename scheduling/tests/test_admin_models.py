@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import Availability, Booking
-from scheduling.tests.admin_personas import booker, manager, owner, utc, viewer  # noqa: F401
+from scheduling.tests.admin_personas import booker, manager, owner, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,
@@ -101,16 +101,7 @@ def resource_post(resource, bookings: list[dict], existing: list[Booking] = ()) 
 
 
 def inline_row(customer, start: dt.datetime, end: dt.datetime, **extra) -> dict:
-    return {
-        "customer": customer.pk,
-        "start_at_0": f"{start:%Y-%m-%d}",
-        "start_at_1": f"{start:%H:%M}",
-        "end_at_0": f"{end:%Y-%m-%d}",
-        "end_at_1": f"{end:%H:%M}",
-        "status": "pending",
-        "notes": "",
-        **extra,
-    }
+    return {"customer": customer.pk, **split_times(start, end), "status": "pending", "notes": "", **extra}
 
 
 def test_a_booking_added_on_the_resource_page_goes_through_the_service(client, manager, customer):
@@ -130,8 +121,7 @@ def test_a_conflicting_booking_on_the_resource_page_is_a_form_error(client, mana
     taken = BookingFactory(resource=resource, start_at=start, end_at=start + dt.timedelta(hours=1))
     client.force_login(manager)
     url = reverse("admin:scheduling_resource_change", args=[resource.pk])
-    row = {"customer": taken.customer_id, "start_at_0": f"{start:%Y-%m-%d}", "start_at_1": f"{start:%H:%M}"}
-    row.update({"end_at_0": f"{start:%Y-%m-%d}", "end_at_1": f"{start + dt.timedelta(hours=1):%H:%M}", "status": "pending"})
+    row = inline_row(taken.customer, taken.start_at, taken.end_at)
     new = inline_row(customer, start + dt.timedelta(minutes=30), start + dt.timedelta(minutes=90))
     response = client.post(url, resource_post(resource, [row, new], existing=[taken]))
     assert response.status_code == 200
