@@ -72,7 +72,7 @@ class BookingAdminForm(forms.ModelForm):
     class Meta:
         model = Booking
         fields = ["resource", "customer", "start_at", "end_at", "status", "notes", "override_availability"]
-        labels = {"override_availability": "Override availability (outside working hours or over an exception)"}
+        labels = {"override_availability": "Override availability"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
