@@ -64,8 +64,8 @@ def on_a_terminal(command: BaseCommand) -> bool:
     return command.stdout.isatty() and command.stderr.isatty()
 
 
-def progress_bar(command: BaseCommand, *, total: int, desc: str, unit: str) -> tqdm:
-    """A bar to `update()` by hand; disabled (a no-op) unless both output streams are terminals."""
+def progress_bar(command: BaseCommand, *, total: int | None, desc: str, unit: str = "") -> tqdm:
+    """A bar to `update()` by hand (a counter when total is None); a no-op unless both output streams are terminals."""
     return tqdm(
         total=total,
         desc=desc,
@@ -79,11 +79,11 @@ def progress_bar(command: BaseCommand, *, total: int, desc: str, unit: str) -> t
     )
 
 
-def iterate_with_progress(command: BaseCommand, *, desc: str, unit: str):
-    """A `Progress` callable for the report services: wraps their loop in a bar."""
+def iterate_with_progress(command: BaseCommand):
+    """A `Progress` callable for the report services: each of their loops gets a bar named by its label."""
 
-    def wrap(items: Iterable, total: int) -> Iterable:
-        with progress_bar(command, total=total, desc=desc, unit=unit) as bar:
+    def wrap(items: Iterable, total: int | None, label: str) -> Iterable:
+        with progress_bar(command, total=total, desc=label) as bar:
             for item in items:
                 yield item
                 bar.update(1)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 last_day=last_day,
                 resources=resources,
                 tz=tz,
-                progress=iterate_with_progress(self, desc="Resources", unit="res"),
+                progress=iterate_with_progress(self),
             )
         except ValidationError as error:
             raise command_error(error) from None

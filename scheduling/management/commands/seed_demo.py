@@ -49,7 +49,7 @@ class Command(BaseCommand):
             f"Generating {resources} resources and {bookings} bookings over {days} days from {start}; "
             f"the same data again: seed_demo --resources {resources} --bookings {bookings} --seed {seed} --start {start} --days {days}"
         )
-        with progress_bar(self, total=bookings, desc="Bookings", unit="booking") as bar:
+        with progress_bar(self, total=bookings, desc="Bookings", unit=" bookings") as bar:
             try:
                 return load_bulk(plan, on_batch=bar.update)
             except NotEnoughWorkingTime as error:
