@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 
 from scheduling.api.fields import (
     RANGE_MESSAGE,
@@ -40,12 +42,22 @@ CONFLICT_KINDS = ("booking", "exception", "outside_availability", "inactive_reso
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
-    """A foreign key written as an integer id, looked up among the rows the user may see."""
+    """A foreign key written as an integer id, looked up among the rows the user may see.
+
+    An id outside them is 400 "does not exist" for a user who sees every row of the model (the id
+    is unknown), and 403 for a user whose view is cut down to their grants: for them unknown and
+    invisible ids answer alike, so ids cannot be probed, and "not yours" is the truthful answer.
+    """
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        return self._querysets()[1]
+
+    def _querysets(self):
+        """(every row, the rows the user may see); restrict() hands back the very queryset it was
+        given when it filters nothing."""
+        everything = super().get_queryset()
         request = self.context.get("request")
-        return restrict(request.user, queryset) if request is not None else queryset.none()
+        return everything, (restrict(request.user, everything) if request is not None else everything.none())
 
     def to_internal_value(self, data):
         # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
@@ -53,7 +65,13 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
             data = int(data)
         if not isinstance(data, int) or isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
+        everything, visible = self._querysets()
+        try:
+            return visible.get(pk=data)
+        except ObjectDoesNotExist:
+            if visible is everything:
+                self.fail("does_not_exist", pk_value=data)
+            raise PermissionDenied(f"You may not refer to {visible.model._meta.verbose_name} {data}.") from None
 
 
 def validate_storable_json(value) -> None:

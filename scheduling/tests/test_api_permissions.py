@@ -267,9 +267,20 @@ def test_a_user_with_a_booking_grant_on_a_books_a_but_not_b(scene, a_booker):
 
     before = snapshot()
     on_b = client.post(f"{API}/booking", {"resource": scene.b.pk, "customer": scene.customer.pk, "start_at": iso(at(13)), "end_at": iso(at(14))})
-    # B is invisible to this user, so its id reads as unknown (400), as any id that does not exist.
-    assert on_b.status_code == 400 and "resource" in on_b.json()
+    assert on_b.status_code == 403
     assert snapshot() == before
+
+
+def test_an_id_outside_a_grant_users_view_is_403_whether_or_not_it_exists(scene, a_booker, manager):
+    body = {"customer": scene.customer.pk, "start_at": iso(at(13)), "end_at": iso(at(14))}
+
+    invisible = client_for(a_booker).post(f"{API}/booking", {**body, "resource": scene.b.pk})
+    unknown = client_for(a_booker).post(f"{API}/booking", {**body, "resource": 999999})
+    unknown_to_a_manager = client_for(manager).post(f"{API}/booking", {**body, "resource": 999999})
+
+    assert (invisible.status_code, unknown.status_code) == (403, 403)
+    assert invisible.json().keys() == unknown.json().keys() == {"detail"}
+    assert unknown_to_a_manager.status_code == 400 and "resource" in unknown_to_a_manager.json()
 
 
 def test_a_booking_grant_user_does_not_see_the_bookings_of_b(scene, a_booker):
