@@ -1,7 +1,8 @@
 """A resource's owner may manage its schedule: the grant follows ownership (docs/spec.md §7)."""
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
 from scheduling.models import Resource
@@ -31,3 +32,11 @@ def move_schedule_grant_with_owner(sender, instance, raw=False, **kwargs):
             remove_perm(SCHEDULE, old_owner, instance)
     if instance.owner_id is not None:
         assign_perm(SCHEDULE, instance.owner, instance)
+
+
+@receiver(post_delete, sender=Resource)
+def drop_grants_of_deleted_resource(sender, instance, **kwargs):
+    # Guardian keys grants by a generic foreign key, which no database cascade reaches; a new
+    # resource reusing the id must not inherit them.
+    for model in (UserObjectPermission, GroupObjectPermission):
+        model.objects.filter(content_type__app_label="scheduling", content_type__model="resource", object_pk=str(instance.pk)).delete()

@@ -17,7 +17,14 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.models import (
+    Availability,
+    Booking,
+    Customer,
+    Resource,
+    ResourceType,
+    ScheduleException,
+)
 
 BOOK = "book_resource"
 SCHEDULE = "manage_schedule"
@@ -91,8 +98,33 @@ def can(user, action: str, obj=None, *, model: type[Model] | None = None, resour
     if target is None or model in (Customer, ResourceType):
         if model is ResourceType and obj is not None:
             return granted_resources(user, grants).filter(type=obj).exists()
-        return granted_resources(user, grants).exists()
+        return _holds_any_grant(user, grants)
     return any(user.has_perm(f"scheduling.{grant}", target) for grant in grants)
+
+
+def _holds_any_grant(user, grants: frozenset[str]) -> bool:
+    # Asked for every model on every admin page; remembered on the user object, which lives for
+    # one request, as Django remembers model permissions (user._perm_cache).
+    memo = user.__dict__.setdefault("_scheduling_grant_cache", {})
+    if grants not in memo:
+        memo[grants] = granted_resources(user, grants).exists()
+    return memo[grants]
+
+
+def permitted_resources(user, action: str, model: type[Model], queryset: QuerySet[Resource] | None = None) -> QuerySet[Resource]:
+    """The resources on whose rows of `model` the user may do `action`, as one lazy query.
+
+    The bulk form of `can(user, action, model=model, resource=r)`, for choice lists and calendars.
+    """
+    queryset = Resource.objects.all() if queryset is None else queryset
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser or _model_perm(user, action, model):
+        return queryset
+    grants = GRANTS.get(model, {}).get(action)
+    if not grants:
+        return queryset.none()
+    return queryset.filter(pk__in=granted_resources(user, grants).values("pk"))
 
 
 def can_override_availability(user) -> bool:

@@ -9,9 +9,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from scheduling.admin.pages import wide_page
-from scheduling.admin.permissions import permitted_resources
 from scheduling.models import Booking
-from scheduling.permissions import can, restrict
+from scheduling.permissions import can, permitted_resources, restrict
 from scheduling.services.bookings import booking_transition
 from scheduling.services.calendar import board_columns
 from scheduling.services.errors import InvalidTransition

@@ -11,10 +11,16 @@ from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 
 from scheduling.admin.pages import wide_page
-from scheduling.admin.permissions import permitted_resources
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
-from scheduling.permissions import can, restrict
-from scheduling.services.calendar import DAY, WEEK, calendar_range, header_marks, hour_slots, resource_calendar
+from scheduling.permissions import can, permitted_resources, restrict
+from scheduling.services.calendar import (
+    DAY,
+    WEEK,
+    calendar_range,
+    header_marks,
+    hour_slots,
+    resource_calendar,
+)
 
 ACTIVE_CHOICES = (("1", "Active"), ("0", "Inactive"), ("all", "All"))
 

@@ -17,16 +17,19 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduling.admin.permissions import permitted_resources
 from scheduling.engine import Conflict
-from scheduling.models import OCCUPYING_STATUSES, Booking, BookingStatus, ScheduleException
-from scheduling.permissions import restrict
+from scheduling.models import (
+    OCCUPYING_STATUSES,
+    Booking,
+    BookingStatus,
+    ScheduleException,
+)
+from scheduling.permissions import permitted_resources, restrict
 from scheduling.services import bookings as booking_service
-from scheduling.services.availability import check_availability, validate_interval
+from scheduling.services.availability import validate_interval
+from scheduling.services.bookings import booking_conflicts
 from scheduling.services.errors import BookingConflict
 
-# Changing any of these re-checks availability (the service's own rule for a move).
-MOVING_FIELDS = ("resource", "start_at", "end_at", "override_availability")
 SERVICE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "override_availability")
 
 
@@ -98,7 +101,7 @@ class BookingAdminForm(forms.ModelForm):
     def _needs_check(self, status: str) -> bool:
         if status not in OCCUPYING_STATUSES:
             return False  # a cancelled booking holds no time
-        return self.instance.pk is None or any(name in self.changed_data for name in MOVING_FIELDS)
+        return self.instance.pk is None or booking_service.needs_recheck(self.changed_data)
 
     def clean(self):
         data = super().clean()
@@ -115,8 +118,9 @@ class BookingAdminForm(forms.ModelForm):
         return data
 
     def _add_conflicts(self, resource, start, end, *, override: bool) -> None:
-        conflicts = check_availability(resource, start, end, ignore_booking=self.instance.pk).conflicts
-        blocking = [c for c in conflicts if not (override and c.kind in booking_service.OVERRIDABLE_KINDS)]
+        blocking = booking_conflicts(
+            resource=resource, start_at=start, end_at=end, override_availability=override, ignore_booking=self.instance.pk
+        )
         if not blocking:
             return
         lines = describe_conflicts(blocking)

@@ -11,9 +11,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from scheduling.admin.permissions import permitted_resources
 from scheduling.models import Booking, Resource, ResourceType
-from scheduling.permissions import can, restrict
+from scheduling.permissions import can, permitted_resources, restrict
 from scheduling.services.availability import available_resources
 
 # "Free now" means free for this long from the current minute; the "book" link prefills it.

@@ -1,10 +1,8 @@
 """The admin's adapter to the permission layer (scheduling.permissions): no rules of its own."""
 
 from django.contrib import admin
-from django.db.models import Model, QuerySet
 
-from scheduling.models import Resource
-from scheduling.permissions import GRANTS, can, granted_resources, resource_of, restrict
+from scheduling.permissions import can, resource_of, restrict
 
 
 class LayeredPermissionAdmin(admin.ModelAdmin):
@@ -49,18 +47,3 @@ class LayeredPermissionInline(admin.options.InlineModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._can(request, "delete", obj)
-
-
-def permitted_resources(user, action: str, model: type[Model], queryset: QuerySet[Resource] | None = None) -> QuerySet[Resource]:
-    """The resources on whose rows of `model` the user may do `action`, as one lazy query.
-
-    `can(user, action, model=…, resource=r)` for each r would cost a query per resource for holders
-    of object grants; this asks the same two sources once. It mirrors `can()` and belongs next to
-    it in scheduling.permissions (reported to the lead).
-    """
-    queryset = Resource.objects.all() if queryset is None else queryset
-    if not can(user, action, model=model):
-        return queryset.none()
-    if user.is_superuser or user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}"):
-        return queryset
-    return queryset.filter(pk__in=granted_resources(user, GRANTS[model][action]).values("pk"))

@@ -14,14 +14,35 @@ from django.db.models import Count
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
-from guardian.admin import AdminGroupObjectPermissionsForm, AdminUserObjectPermissionsForm, GuardedModelAdminMixin
+from guardian.admin import (
+    AdminGroupObjectPermissionsForm,
+    AdminUserObjectPermissionsForm,
+    GuardedModelAdminMixin,
+)
 
 from scheduling.admin import board, calendar, palette
-from scheduling.admin.forms import BookingAdminForm, ConflictSafeChangeform, initial_from_query, save_booking_form
-from scheduling.admin.permissions import LayeredPermissionAdmin, LayeredPermissionInline, permitted_resources
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.permissions import BOOK, SCHEDULE, can_override_availability, restrict
-
+from scheduling.admin.forms import (
+    BookingAdminForm,
+    ConflictSafeChangeform,
+    initial_from_query,
+    save_booking_form,
+)
+from scheduling.admin.permissions import LayeredPermissionAdmin, LayeredPermissionInline
+from scheduling.models import (
+    Availability,
+    Booking,
+    Customer,
+    Resource,
+    ResourceType,
+    ScheduleException,
+)
+from scheduling.permissions import (
+    BOOK,
+    SCHEDULE,
+    can_override_availability,
+    permitted_resources,
+    restrict,
+)
 
 PREFILLED = ("resource", "start_at", "end_at")
 

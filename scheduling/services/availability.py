@@ -17,6 +17,7 @@ from scheduling.models import Resource, ResourceType
 
 MAX_CHECK_SPAN = dt.timedelta(days=366)
 MAX_SLOT_WINDOW = dt.timedelta(days=62)
+MIN_YEAR, MAX_YEAR = 2, 9998
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ def validate_interval(start_at: dt.datetime, end_at: dt.datetime, *, max_span: d
         raise ValidationError({end_name: f"{end_name} must be after {start_name}."})
     if end_at - start_at > max_span:
         raise ValidationError({end_name: f"The interval may be at most {max_span.days} days long."})
+    for name, value in ((start_name, start_at), (end_name, end_at)):
+        # Working hours are looked up a day either side; year 1 or 9999 would overflow.
+        if not MIN_YEAR <= value.astimezone(engine.UTC).year <= MAX_YEAR:
+            raise ValidationError({name: f"The datetime must lie between the years {MIN_YEAR} and {MAX_YEAR}."})
 
 
 def check_availability(resource: Resource, start_at: dt.datetime, end_at: dt.datetime, ignore_booking=None) -> AvailabilityResult:

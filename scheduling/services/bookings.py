@@ -30,7 +30,36 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     BookingStatus.NO_SHOW: frozenset(),
 }
 
+# Changing any of these re-checks availability; notes or the customer never do.
+MOVING_FIELDS = ("resource", "start_at", "end_at", "override_availability")
+
 _UNSET = object()
+
+
+def booking_conflicts(
+    *,
+    resource: Resource,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    override_availability: bool = False,
+    ignore_booking: Booking | int | None = None,
+) -> list[engine.Conflict]:
+    """What would stop this booking from being written: a dry run of the write's check, for forms."""
+    validate_interval(start_at, end_at)
+    conflicts = _conflicts(
+        resource,
+        start_at.astimezone(engine.UTC),
+        end_at.astimezone(engine.UTC),
+        ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking),
+    )
+    if override_availability:
+        conflicts = [c for c in conflicts if c.kind not in OVERRIDABLE_KINDS]
+    return conflicts
+
+
+def needs_recheck(changed_fields) -> bool:
+    """Whether changing these fields of an occupying booking can create a conflict."""
+    return any(name in MOVING_FIELDS for name in changed_fields)
 
 
 def booking_create(
@@ -90,10 +119,7 @@ def booking_update(
     }
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
-        moved = any(
-            name in changes and changes[name] != getattr(current, name)
-            for name in ("resource", "start_at", "end_at", "override_availability")
-        )
+        moved = needs_recheck(name for name, value in changes.items() if value != getattr(current, name))
         for name, value in changes.items():
             setattr(current, name, value)
         validate_interval(current.start_at, current.end_at)
@@ -146,10 +172,13 @@ def _lock_resource(resource_id: int) -> Resource:
 
 
 def _blocking_conflicts(booking: Booking, resource: Resource) -> list[engine.Conflict]:
-    conflicts = _conflicts(resource, booking.start_at, booking.end_at, ignore_booking_id=booking.pk)
-    if booking.override_availability:
-        conflicts = [c for c in conflicts if c.kind not in OVERRIDABLE_KINDS]
-    return conflicts
+    return booking_conflicts(
+        resource=resource,
+        start_at=booking.start_at,
+        end_at=booking.end_at,
+        override_availability=booking.override_availability,
+        ignore_booking=booking.pk,
+    )
 
 
 def _ensure_available(booking: Booking, resource: Resource) -> None:

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from scheduling.admin import forms as admin_forms
 from scheduling.models import Booking
-from scheduling.services.availability import AvailabilityResult
 from scheduling.tests.admin_personas import booker, granted, manager, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
     AvailabilityFactory,
@@ -115,13 +114,14 @@ def test_a_race_lost_after_the_forms_check_shows_the_winner_as_a_form_error(clie
     """The form's check ran before the winner existed (mocked as free once); the service then refuses."""
     winner = BookingFactory(resource=resource, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
     client.force_login(booker)
-    real_check = admin_forms.check_availability
-    answers = iter([AvailabilityResult(True, [])])
+    real_check = admin_forms.booking_conflicts
+    answers = iter([[]])
 
     def stale_then_real(*args, **kwargs):
-        return next(answers, None) or real_check(*args, **kwargs)
+        stale = next(answers, None)
+        return stale if stale is not None else real_check(*args, **kwargs)
 
-    with mock.patch.object(admin_forms, "check_availability", side_effect=stale_then_real):
+    with mock.patch.object(admin_forms, "booking_conflicts", side_effect=stale_then_real):
         response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10)))
     assert response.status_code == 200
     assert errors(response)[0].startswith(f"Overlaps booking #{winner.pk}")
@@ -131,7 +131,7 @@ def test_a_race_lost_after_the_forms_check_shows_the_winner_as_a_form_error(clie
 def test_a_race_lost_twice_is_a_message_never_a_500(client, booker, resource, customer):
     BookingFactory(resource=resource, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
     client.force_login(booker)
-    with mock.patch.object(admin_forms, "check_availability", return_value=AvailabilityResult(True, [])):
+    with mock.patch.object(admin_forms, "booking_conflicts", return_value=[]):
         response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10)), follow=True)
     assert response.status_code == 200
     assert any("Overlaps booking" in str(m) for m in response.context["messages"])

@@ -190,3 +190,11 @@ def test_spans_longer_than_366_days_are_refused_even_when_hostile(resource):
     with pytest.raises(ValidationError) as error:
         check_availability(resource, dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 31, tzinfo=UTC))
     assert list(error.value.message_dict) == ["end_at"]
+
+
+@pytest.mark.parametrize("start", [dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 30, tzinfo=UTC)])
+def test_instants_at_the_ends_of_the_calendar_are_refused_not_overflowed(start):
+    resource = resource_working("Pacific/Kiritimati", 0, dt.time(9), dt.time(17))
+    with pytest.raises(ValidationError) as error:
+        check_availability(resource, start, start + dt.timedelta(hours=1))
+    assert "start_at" in error.value.message_dict

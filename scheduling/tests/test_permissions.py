@@ -8,7 +8,14 @@ from django.core.management import call_command
 from guardian.shortcuts import assign_perm
 
 from scheduling import roles
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.models import (
+    Availability,
+    Booking,
+    Customer,
+    Resource,
+    ResourceType,
+    ScheduleException,
+)
 from scheduling.permissions import can, can_override_availability, restrict
 from scheduling.tests.factories import (
     AvailabilityFactory,
@@ -174,3 +181,26 @@ def test_every_role_reads_the_outbox_and_managers_and_bookers_resend(role, resen
     user = member(role)
     assert user.has_perm("scheduling.view_notification")
     assert user.has_perm("scheduling.change_notification") is resend
+
+
+def test_deleting_a_resource_drops_its_grants(two_resources):
+    from guardian.models import UserObjectPermission
+
+    a, _ = two_resources
+    user = UserFactory()
+    assign_perm("book_resource", user, a)
+    a.delete()
+    assert not UserObjectPermission.objects.filter(object_pk=str(a.pk) if a.pk else "x").exists()
+    assert not UserObjectPermission.objects.filter(user=user).exists()
+
+
+def test_permitted_resources_is_the_bulk_form_of_can(two_resources):
+    from scheduling.permissions import permitted_resources
+
+    a, b = two_resources
+    user = UserFactory()
+    assign_perm("book_resource", user, a)
+    assert list(permitted_resources(user, "add", Booking)) == [a]
+    assert not permitted_resources(user, "delete", Booking).exists()
+    assert not permitted_resources(AnonymousUser(), "view", Booking).exists()
+    assert permitted_resources(member(roles.MANAGER), "add", Availability).count() == 2
