@@ -1,4 +1,4 @@
-"""Admin: the resource calendar — resources as rows, a day or a week as columns (docs/spec-admin.md A.4)."""
+"""Admin: the resource calendar — resources as rows, a day or a week as columns (docs/spec.md §8.4)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every ModelAdmin and inline asks scheduling.permissions through the adapters in
 scheduling/admin/permissions.py; bookings are written through scheduling.services.bookings.
-See docs/spec-admin.md.
+See docs/spec.md §8.
 """
 
 from __future__ import annotations

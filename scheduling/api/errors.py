@@ -1,4 +1,4 @@
-"""Domain errors as HTTP answers (docs/spec-api.md §8.7), and the parser that keeps hostile bodies at 400.
+"""Domain errors as HTTP answers (docs/spec.md §6.7), and the parser that keeps hostile bodies at 400.
 
 The services raise `BookingConflict`, `InvalidTransition` and Django's `ValidationError`; the ORM
 raises `ProtectedError` when a row is still referenced. Each becomes a 4xx here, in one place.

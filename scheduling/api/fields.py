@@ -1,4 +1,4 @@
-"""Fields that hold the API's time rules (docs/spec-api.md §8.2): aware datetimes answered in UTC,
+"""Fields that hold the API's time rules (docs/spec.md §6.2): aware datetimes answered in UTC,
 a bounded calendar, and `24:00` as the end of a day.
 """
 

@@ -1,4 +1,4 @@
-"""Query parameters of the list routes (docs/spec-api.md §8.3).
+"""Query parameters of the list routes (docs/spec.md §6.3).
 
 Ids are plain integers, not looked up: an unknown or invisible id filters to nothing instead of
 answering an error that would tell which ids exist. Time windows keep the overlap rule of §2.1.

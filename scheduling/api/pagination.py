@@ -1,4 +1,4 @@
-"""Page-number pagination with a capped page size (docs/spec-api.md §8.2).
+"""Page-number pagination with a capped page size (docs/spec.md §6.2).
 
 A module of its own: the REST_FRAMEWORK setting imports it while DRF's generic views load.
 """

@@ -1,4 +1,4 @@
-"""The OpenAPI description of the error answers (docs/spec-api.md §8.7), added to every operation.
+"""The OpenAPI description of the error answers (docs/spec.md §6.7), added to every operation.
 
 drf-spectacular documents the successful answer of each route; the errors follow from the route's
 shape (a body, an id, query parameters) and, for 409, from the view's `conflict_responses` (data).

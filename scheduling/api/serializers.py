@@ -1,4 +1,4 @@
-"""The scheduling models on the wire, and the bodies of the availability questions (docs/spec-api.md).
+"""The scheduling models on the wire, and the bodies of the availability questions (docs/spec.md §6).
 
 Shape only: the booking rules live in scheduling.services, who may do what in scheduling.permissions.
 Foreign keys accept only rows the requesting user may see, so an invisible id reads as unknown.

@@ -1,4 +1,4 @@
-"""The REST API's views (docs/spec-api.md): HTTP in, the permission layer and the services, HTTP out.
+"""The REST API's views (docs/spec.md §6): HTTP in, the permission layer and the services, HTTP out.
 
 Every queryset goes through `restrict`, so what a user may not see is 404 and lists are filtered.
 Who may do what is asked of `scheduling.permissions` only; the views name the action as data.

@@ -1,4 +1,4 @@
-"""Booking e-mails through a transactional outbox (docs/spec-email.md).
+"""Booking e-mails through a transactional outbox (docs/spec.md §9).
 
 `notification_record` writes the notice — recipients and the rendered message — in the booking's own
 transaction and enqueues its delivery after commit. `notification_deliver` claims a due row, sends it

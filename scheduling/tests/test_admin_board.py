@@ -1,4 +1,4 @@
-"""The booking board (docs/spec-admin.md A.5): columns by status, the changelist's filters, card moves."""
+"""The booking board (docs/spec.md §8.5): columns by status, the changelist's filters, card moves."""
 
 import datetime as dt
 

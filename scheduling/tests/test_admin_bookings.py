@@ -1,4 +1,4 @@
-"""The admin's booking forms (docs/spec-admin.md A.3): saves go through the service, conflicts are form errors."""
+"""The admin's booking forms (docs/spec.md §8.3): saves go through the service, conflicts are form errors."""
 
 import datetime as dt
 from unittest import mock

@@ -1,4 +1,4 @@
-"""The resource calendar (docs/spec-admin.md A.4): placement in real time, shading, filters, clicks, queries."""
+"""The resource calendar (docs/spec.md §8.4): placement in real time, shading, filters, clicks, queries."""
 
 import datetime as dt
 

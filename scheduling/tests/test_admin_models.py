@@ -1,4 +1,4 @@
-"""The scheduling ModelAdmins (docs/spec-admin.md A.2): lists, inlines, choices narrowed by the permission layer."""
+"""The scheduling ModelAdmins (docs/spec.md §8.2): lists, inlines, choices narrowed by the permission layer."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""The command palette (docs/spec-admin.md A.6): entries per permission, today's bookings, free resources now."""
+"""The command palette (docs/spec.md §8.6): entries per permission, today's bookings, free resources now."""
 
 import datetime as dt
 from unittest import mock

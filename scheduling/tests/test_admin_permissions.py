@@ -1,4 +1,4 @@
-"""Who sees which admin page (docs/spec-admin.md A.7), generated from one table of rights per role.
+"""Who sees which admin page (docs/spec.md §8.7), generated from one table of rights per role.
 
 The table restates docs/spec.md §7 for the admin; every page answers from scheduling.permissions.
 """

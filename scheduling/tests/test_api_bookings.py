@@ -1,4 +1,4 @@
-"""Bookings through the API (docs/spec-api.md §8.4): the service's rules as HTTP answers."""
+"""Bookings through the API (docs/spec.md §6.4): the service's rules as HTTP answers."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""Every other route of the API (docs/spec-api.md): CRUD, the availability questions, authentication,
+"""Every other route of the API (docs/spec.md §6): CRUD, the availability questions, authentication,
 and the error answers to malformed and hostile input."""
 
 import datetime as dt

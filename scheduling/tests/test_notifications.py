@@ -1,4 +1,4 @@
-"""Booking e-mails (docs/spec-email.md): the outbox rows, rendering, delivery outcomes, tracking, admin.
+"""Booking e-mails (docs/spec.md §9): the outbox rows, rendering, delivery outcomes, tracking, admin.
 
 Real SMTP delivery, outages and retries are in test_notifications_smtp.py.
 """

@@ -1,4 +1,4 @@
-"""Personas of the API tests and the scene they act on (docs/spec-api.md §8.6).
+"""Personas of the API tests and the scene they act on (docs/spec.md §6.6).
 
 Test modules import the fixtures they use by name (`from scheduling.tests.api.personas import …`),
 so the permission matrix at the top of scheduling/tests and the other API tests share one cast.
