@@ -161,8 +161,8 @@ class BookingViewSet(ScopedViewSet):
     def perform_update(self, serializer):
         booking, data = serializer.instance, dict(serializer.validated_data)
         self.require_move(booking, data)
-        moved = any(name in data and data[name] != getattr(booking, name) for name in ("resource", "start_at", "end_at", "override_availability"))
-        if moved:
+        changed = [name for name, value in data.items() if value != getattr(booking, name)]
+        if booking_service.needs_recheck(changed):
             self.require_override(data.get("override_availability", booking.override_availability))
         data.pop("status", None)  # unchanged, or the serializer would have refused it
         serializer.instance = booking_service.booking_update(booking=booking, **data)
