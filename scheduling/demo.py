@@ -23,6 +23,7 @@ from scheduling.engine import Interval
 from scheduling.models import Availability, Booking, BookingStatus, Customer, Resource, ResourceType, ScheduleException
 from scheduling.services import bookings as booking_service
 from scheduling.services.errors import BookingConflict
+from scheduling.services.notifications import notifications_muted
 
 WEEKDAYS = range(0, 5)
 MIDNIGHT = dt.time(0)
@@ -78,7 +79,8 @@ def load_demo(*, seed: int = 7, now: dt.datetime | None = None) -> dict[str, int
     today = timezone.localdate(now)
     monday = today - dt.timedelta(days=today.weekday())
     _add_leave(resources, monday)
-    created = _add_bookings(resources, customers, monday, now, rng)
+    with notifications_muted():  # the demo's customers are fictional: mail nobody
+        created = _add_bookings(resources, customers, monday, now, rng)
     return {"resources": len(resources), "customers": len(customers), "bookings": created}
 
 
@@ -137,7 +139,7 @@ def _give_a_status(booking, *, past: bool, rng: random.Random) -> None:
         booking_service.booking_confirm(booking=booking)
 
 
-# --- Bulk generator (docs/spec-reports.md R4) ------------------------------------------------------
+# --- Bulk generator (docs/spec.md §10.4) ------------------------------------------------------
 # Benchmarks and load tests need many rows fast, so these are written with bulk_create rather than
 # through the booking service; the generator keeps the service's rules by construction instead:
 # bookings lie inside working hours, outside leave, and never overlap within a resource.

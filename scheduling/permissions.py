@@ -132,6 +132,11 @@ def can_override_availability(user) -> bool:
     return _active(user) and user.has_perm("scheduling.override_availability")
 
 
+def can_view_reports(user) -> bool:
+    """The utilisation report covers every resource, so it needs model-wide view rights, not grants."""
+    return _active(user) and (user.is_superuser or (_model_perm(user, "view", Booking) and _model_perm(user, "view", Resource)))
+
+
 def restrict(user, queryset: QuerySet) -> QuerySet:
     """The rows of `queryset` that `user` may view; a filter, never an error."""
     model = queryset.model

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from scheduling.models import Booking, Resource, ResourceType
-from scheduling.permissions import can, permitted_resources, restrict
+from scheduling.permissions import can, can_view_reports, permitted_resources, restrict
 from scheduling.services.availability import available_resources
 
 # "Free now" means free for this long from the current minute; the "book" link prefills it.
@@ -51,7 +51,7 @@ def palette_entries(user) -> list[dict]:
         entries.append(_entry("Today's bookings", "list day", url=f"{reverse('admin:scheduling_booking_changelist')}?{query}"))
         entries.append(_entry("Booking board", "kanban status", url=reverse("admin:scheduling_booking_board")))
         utilisation = _utilisation_url()
-        if utilisation:
+        if utilisation and can_view_reports(user):
             entries.append(_entry("Utilisation", "report usage", url=utilisation))
     if can(user, "view", model=Resource):
         entries.append(_entry("Resource calendar", "week day schedule", url=reverse("admin:scheduling_resource_calendar")))

@@ -1,4 +1,4 @@
-"""Admin page "Utilisation": the report of docs/spec-reports.md R1 for a period and a type, a heatmap
+"""Admin page "Utilisation": the report of docs/spec.md §10.1 for a period and a type, a heatmap
 of daily utilisation (resource × day, server-rendered SVG) and the same figures as CSV.
 
 Thin: the form parses, `scheduling.services.reports` computes, this module only lays the heatmap out.
@@ -20,10 +20,10 @@ from django.urls import path
 from django.utils import timezone
 
 from scheduling.models import ResourceType
+from scheduling.permissions import can_view_reports
 from scheduling.services.reports import Figures, UtilisationReport, select_resources, utilisation_report, validate_period, validate_zone
 
 # Both: the page shows resources and what their bookings add up to.
-REQUIRED_PERMISSIONS = ("scheduling.view_booking", "scheduling.view_resource")
 HEATMAP_MAX_RESOURCES = 200
 
 
@@ -59,7 +59,7 @@ def current_month(today: dt.date) -> dict[str, str]:
 
 
 def utilisation_view(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perms(REQUIRED_PERMISSIONS):
+    if not can_view_reports(request.user):
         raise PermissionDenied
     form = UtilisationForm(request.GET if "from" in request.GET else current_month(timezone.localdate()))
     report = None

@@ -1,4 +1,4 @@
-"""Reports about time: utilisation over a period (docs/spec-reports.md R1) and the free slots of a type.
+"""Reports about time: utilisation over a period (docs/spec.md §10.1) and the free slots of a type.
 
 The figures come from the same engine as the availability check, so an hour that the check calls
 working is an hour the report counts. Rows are read in a constant number of queries and folded in

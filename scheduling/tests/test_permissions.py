@@ -204,3 +204,13 @@ def test_permitted_resources_is_the_bulk_form_of_can(two_resources):
     assert not permitted_resources(user, "delete", Booking).exists()
     assert not permitted_resources(AnonymousUser(), "view", Booking).exists()
     assert permitted_resources(member(roles.MANAGER), "add", Availability).count() == 2
+
+
+def test_reports_need_model_wide_view_rights_not_grants(two_resources):
+    from scheduling.permissions import can_view_reports
+
+    granted = UserFactory()
+    assign_perm("book_resource", granted, two_resources[0])
+    assert can_view_reports(member(roles.VIEWER)) and can_view_reports(member(roles.MANAGER))
+    assert not can_view_reports(granted)
+    assert not can_view_reports(AnonymousUser())

@@ -1,4 +1,4 @@
-"""Utilisation figures (docs/spec-reports.md R1) and the availability_report command (R2).
+"""Utilisation figures (docs/spec.md §10.1) and the availability_report command (§10.2).
 
 The hand-computed scene: one trainer in Europe/Warsaw over Saturday 2026-03-28 … Monday 2026-03-30,
 across the spring-forward night (Sunday 02:00 → 03:00):

@@ -1,4 +1,4 @@
-"""The admin page "Utilisation" (docs/spec-reports.md R5): permissions, figures, heatmap, CSV, index link."""
+"""The admin page "Utilisation" (docs/spec.md §10.5): permissions, figures, heatmap, CSV, index link."""
 
 import csv
 import datetime as dt

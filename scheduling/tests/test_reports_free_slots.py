@@ -1,4 +1,4 @@
-"""manage.py free_slots and free_slots_of_type (docs/spec-reports.md R3): the front desk's view of a type."""
+"""manage.py free_slots and free_slots_of_type (docs/spec.md §10.3): the front desk's view of a type."""
 
 import csv
 import datetime as dt

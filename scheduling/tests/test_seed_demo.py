@@ -1,4 +1,4 @@
-"""The bulk generator: seed_demo --resources N --bookings M (docs/spec-reports.md R4).
+"""The bulk generator: seed_demo --resources N --bookings M (docs/spec.md §10.4).
 
 The quick start's demo week without options is covered by test_demo.py.
 """

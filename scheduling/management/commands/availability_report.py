@@ -1,6 +1,6 @@
 """manage.py availability_report: working, leave, booked and free hours per resource over a period.
 
-The figures and their rules are the service's (docs/spec-reports.md R1); this command parses the
+The figures and their rules are the service's (docs/spec.md §10.1); this command parses the
 options, picks the output format and draws a progress bar on a terminal.
 """
 

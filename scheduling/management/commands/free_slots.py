@@ -1,7 +1,7 @@
 """manage.py free_slots: who of a type is free on a day, and when — for the front desk on the phone.
 
 Slots follow `free_slots` (docs/spec.md §2.4) for every active resource of the type, in four queries;
-the rules of this command are in docs/spec-reports.md R3.
+the rules of this command are in docs/spec.md §10.3.
 """
 
 import csv

@@ -1,6 +1,6 @@
 """manage.py seed_demo: the quick start's demo week, or with --resources/--bookings a reproducible bulk load.
 
-Rules in docs/spec-reports.md R4.
+Rules in docs/spec.md §10.4.
 """
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,7 +1,8 @@
 """Playwright driving Debian's chromium (/usr/bin/chromium, installed by .ci/run) against live_server.
 
 Playwright's sync API keeps an event loop running in the test thread, which Django's ORM guard
-mistakes for async code; the tests call the ORM between browser steps, never concurrently with it.
+mistakes for async code; the tests call the ORM between browser steps, never concurrently with it,
+so the guard is lifted while the browser runs (module scope) and restored after.
 """
 
 import os
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -23,7 +23,7 @@ SCREENSHOTS = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -31,7 +31,9 @@ def browser():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    # Only while Playwright's loop runs, so the other tests of this worker keep Django's guard.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
