@@ -6,16 +6,12 @@ booking service exactly as in production. PostgreSQL: the resource row lock and 
 constraint decide; SQLite: BEGIN IMMEDIATE.
 """
 
-import time
-from unittest import mock
-
 import pytest
 
 from scheduling.models import Booking
-from scheduling.services import bookings
 from scheduling.tests.api.personas import API, at, client_for, iso, user_in
 from scheduling.tests.factories import CustomerFactory, ResourceFactory
-from scheduling.tests.test_concurrency import THREADS, run_concurrently
+from scheduling.tests.test_concurrency import THREADS, run_concurrently, widened_race_window
 
 
 @pytest.mark.django_db(transaction=True)
@@ -29,15 +25,7 @@ def test_twenty_concurrent_api_bookings_one_201_nineteen_409():
         response = clients[index].post(f"{API}/booking", {"resource": resource.pk, "customer": customer.pk, "start_at": iso(begin), "end_at": iso(at(10, index))})
         return response.status_code, response.json()
 
-    check = bookings._conflicts
-
-    def slow_check(*args, **kwargs):
-        # Widen the window between the check and the write, where a race would slip through.
-        conflicts = check(*args, **kwargs)
-        time.sleep(0.02)
-        return conflicts
-
-    with mock.patch.object(bookings, "_conflicts", slow_check):
+    with widened_race_window():
         outcomes = run_concurrently(book, THREADS)
 
     statuses = sorted(status for status, _ in outcomes)

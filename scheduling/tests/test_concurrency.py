@@ -4,6 +4,7 @@ Each thread has its own database connection (Django's connections are per thread
 the resource row lock and the exclusion constraint decide; on SQLite, BEGIN IMMEDIATE.
 """
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -43,6 +44,20 @@ def run_concurrently(target, count):
     return outcomes
 
 
+@contextlib.contextmanager
+def widened_race_window(seconds: float = 0.02):
+    """Sleep between the availability check and the write, where a race would slip through."""
+    check = bookings._conflicts
+
+    def slow_check(*args, **kwargs):
+        conflicts = check(*args, **kwargs)
+        time.sleep(seconds)
+        return conflicts
+
+    with mock.patch.object(bookings, "_conflicts", slow_check):
+        yield
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_overlapping_bookings_exactly_one_wins():
     resource = ResourceFactory()
@@ -57,15 +72,7 @@ def test_twenty_concurrent_overlapping_bookings_exactly_one_wins():
         except BookingConflict as conflict:
             return conflict
 
-    check = bookings._conflicts
-
-    def slow_check(*args, **kwargs):
-        # Widen the window between the check and the write, where a race would slip through.
-        conflicts = check(*args, **kwargs)
-        time.sleep(0.02)
-        return conflicts
-
-    with mock.patch.object(bookings, "_conflicts", slow_check):
+    with widened_race_window():
         outcomes = run_concurrently(book, THREADS)
 
     winners = [o for o in outcomes if isinstance(o, Booking)]
