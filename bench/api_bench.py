@@ -17,7 +17,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import random
 import re
 import signal
 import statistics

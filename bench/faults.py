@@ -30,7 +30,7 @@ from api_bench import PLAIN_HTTP, bench_user, busiest_resource_window, start_gun
 
 from django.db import connection  # noqa: E402
 
-from scheduling.models import Booking, Customer, Notification, NotificationState, Resource  # noqa: E402
+from scheduling.models import Booking, Customer, Notification, Resource  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "8217"))
 CLIENT_TIMEOUT = 15
