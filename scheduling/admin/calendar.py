@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from scheduling.admin.pages import wide_page
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
 from scheduling.permissions import can, permitted_resources, restrict
+from scheduling.services.availability import MAX_YEAR, MIN_YEAR
 from scheduling.services.calendar import (
     DAY,
     WEEK,
@@ -27,9 +28,13 @@ ACTIVE_CHOICES = (("1", "Active"), ("0", "Inactive"), ("all", "All"))
 
 def _requested_day(request) -> dt.date:
     try:
-        return parse_date(request.GET.get("date", "")) or timezone.localdate()
+        day = parse_date(request.GET.get("date", ""))
     except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        day = None
+    # The calendar looks a week and a day either side: the ends of the calendar would overflow.
+    if day is None or not MIN_YEAR <= day.year <= MAX_YEAR:
         return timezone.localdate()
+    return day
 
 
 def _filtered_resources(request, resources):

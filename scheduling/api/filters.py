@@ -26,12 +26,15 @@ class AwareDateTimeFilter(filters.Filter):
     field_class = AwareDateTimeFormField
 
 
+TRUE_WORDS, FALSE_WORDS = ("true", "True", "1"), ("false", "False", "0")
+
+
 class StrictBooleanFilter(filters.TypedChoiceFilter):
-    """true/false; anything else is a 400, not silently ignored."""
+    """true/false (also True/False and 1/0, as clients spell them); anything else is a 400, not silently ignored."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
-        kwargs.setdefault("coerce", lambda value: value == "true")
+        kwargs.setdefault("choices", [(word, word) for word in TRUE_WORDS + FALSE_WORDS])
+        kwargs.setdefault("coerce", lambda value: value in TRUE_WORDS)
         super().__init__(*args, **kwargs)
 
 

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from scheduling import engine, selectors
 from scheduling.engine import Busy, Interval
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
-from scheduling.services.availability import MAX_CHECK_SPAN
+from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
 
 ZERO = dt.timedelta(0)
 MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
@@ -170,6 +170,10 @@ def _csv_row(kind: str, data: dict, **names) -> dict:
 
 
 def validate_period(first_day: dt.date, last_day: dt.date) -> None:
+    for name, day in (("from", first_day), ("to", last_day)):
+        # Days are widened to instants a day either side; the ends of the calendar would overflow.
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
     if last_day < first_day:
         raise ValidationError({"to": f"{last_day} is before {first_day}."})
     if (last_day - first_day).days + 1 > MAX_PERIOD_DAYS:
@@ -357,6 +361,8 @@ def free_slots_of_type(
     Slots starting before `not_before` are left out.
     """
     validate_zone(tz)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValidationError({"on": f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
     step = step or duration
     if duration <= ZERO:
         raise ValidationError({"duration": "The duration must be positive."})

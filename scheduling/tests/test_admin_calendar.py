@@ -155,3 +155,10 @@ def test_the_calendar_renders_in_a_constant_number_of_queries(client, manager, d
     with django_assert_num_queries(10):
         response = client.get(CALENDAR, {"date": "2026-03-02"})
     assert sum(len(row.bookings) for row in response.context["rows"]) == bookings
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "2026-02-30", "junk"])
+def test_dates_at_the_ends_of_the_calendar_show_today_instead_of_failing(client, manager, date):
+    client.force_login(manager)
+    response = client.get(reverse("admin:scheduling_resource_calendar"), {"date": date, "view": "week"})
+    assert response.status_code == 200

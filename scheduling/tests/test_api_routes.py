@@ -494,3 +494,14 @@ def test_busy_resources_are_answered_without_overflow_near_the_calendar_edge(api
     response = ask(api, scene.spare, "9998-12-31T00:00:00Z", "9998-12-31T23:59:59Z")
 
     assert response.status_code == 200 and response.json()["available"] is False
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", ["A"]), ("True", ["A"]), ("1", ["A"]), ("false", []), ("False", []), ("0", [])])
+def test_the_active_filter_accepts_the_usual_spellings(api, scene, value, expected):
+    from scheduling.models import Resource
+
+    Resource.objects.exclude(name="A").update(active=False)
+    response = api.get(f"{API}/resource?active={value}")
+    assert response.status_code == 200
+    names = [row["name"] for row in response.json()["results"]]
+    assert names == expected if expected else "A" not in names and names

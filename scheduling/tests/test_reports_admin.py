@@ -244,3 +244,13 @@ def test_the_admin_index_hides_the_link_from_staff_without_the_permissions(clien
     client.force_login(staff())
     html = client.get(reverse("admin:index")).content.decode()
     assert "Utilisation" not in html
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "0001-01-05"), ("9999-12-25", "9999-12-31")])
+def test_periods_at_the_ends_of_the_calendar_are_form_errors_not_500(client, start, end):
+    from scheduling.tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.get(reverse("scheduling_utilisation"), {"from": start, "to": end})
+    assert response.status_code == 200
+    assert "outside the years" in response.content.decode()

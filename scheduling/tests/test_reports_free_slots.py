@@ -63,7 +63,8 @@ def test_slots_that_have_begun_are_left_out(trainers):
     kind, anna, jake = trainers
     found = free_slots_of_type(resource_type=kind, day=DAY, duration=HOUR, not_before=at(WARSAW, 11, 30))
     assert found[0].slots == [(at(WARSAW, 12), at(WARSAW, 13))]
-    assert run("--type", "Trainer", "--on", "2020-03-02", "--duration", "60").count("no free slot") == 2
+    # Only today's begun slots are hidden by the command: a past day is shown whole.
+    assert "no free slot" not in run("--type", "Trainer", "--on", "2020-03-02", "--duration", "60")
 
 
 def test_a_report_zone_reads_the_day_there(trainers):
@@ -129,3 +130,22 @@ def test_bad_options_fail_with_a_message_naming_the_option(trainers, args, messa
     with pytest.raises(CommandError) as error:
         run(*args)
     assert message in str(error.value)
+
+
+def test_a_past_day_shows_its_slots_and_the_ends_of_the_calendar_are_clear_errors():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from scheduling.tests.factories import ResourceFactory, ResourceTypeFactory
+
+    trainer = ResourceTypeFactory(name="Coach")
+    ResourceFactory(type=trainer, name="Ann")
+    out = StringIO()
+    call_command("free_slots", "--type", "Coach", "--on", "2026-03-02", "--duration", "60", "--format", "csv", stdout=out)
+    assert len(out.getvalue().strip().splitlines()) == 1 + 24
+    for day in ("0001-01-01", "9999-12-31"):
+        with pytest.raises(CommandError):
+            call_command("free_slots", "--type", "Coach", "--on", day, "--duration", "60", stdout=StringIO())
+        with pytest.raises(CommandError):
+            call_command("availability_report", "--from", day, "--to", day, stdout=StringIO())

@@ -39,7 +39,8 @@ class Command(BaseCommand):
                 duration=dt.timedelta(minutes=duration),
                 step=dt.timedelta(minutes=step) if step is not None else None,
                 tz=tz,
-                not_before=timezone.now(),
+                # On the phone today, slots that have begun are no use; other days are shown whole.
+                not_before=timezone.now() if day == timezone.localdate() else None,
             )
         except ValidationError as error:
             raise command_error(error) from None
