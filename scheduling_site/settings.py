@@ -156,14 +156,23 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # whitenoise serves STATIC_ROOT from every web process (no separate file server to scale): hashed
 # names let it send "cache forever" headers, and it keeps gzip/brotli copies made by collectstatic.
 # With DEBUG on it serves straight from the apps' folders, so the quick start needs no collectstatic.
+# Without a collectstatic run (quick start, tests) there is no manifest: plain names, found in the
+# apps' folders, so no page can fail on a missing manifest entry.
+_STATIC_MANIFEST = STATIC_ROOT / "staticfiles.json"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _STATIC_MANIFEST.exists()
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
+WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST.exists()
+WHITENOISE_MANIFEST_STRICT = False  # a file added since the last collectstatic keeps its plain name
 
 # --- E-mail (Django's own names; an anymail ESP backend is a settings change) ----------------------
 # Booking notices go through an outbox (scheduling.services.notifications); see docs/spec-email.md.
@@ -232,19 +241,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Production hardening (only when DEBUG is off) ------------------------------------------------
-# Safe by default: HTTPS only, secure cookies, a year of HSTS; `manage.py check --deploy` passes with
-# nothing but SECRET_KEY and ALLOWED_HOSTS set (docs/deploy.md). Each can be turned off for a site
-# that must also answer plain http. The quick start runs with DEBUG=true and stays on http.
+# HTTPS=true (the documented production profile, docs/deploy.md) turns on the https redirect,
+# secure-only cookies and a year of HSTS, and `manage.py check --deploy` then passes with no
+# warning. Each stays overridable. Off by default, so a plain-http run (tests, a private network,
+# `manage.py test`) answers instead of redirecting.
+HTTPS = env_bool("HTTPS", False)
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 # Behind a proxy that terminates TLS, Django sees http; the proxy's header (e.g. X-Forwarded-Proto)
 # says the client used https. Without it SECURE_SSL_REDIRECT would redirect forever. Set it only
 # when the proxy overwrites that header, or clients could claim https themselves.

@@ -7,10 +7,12 @@ raises `ProtectedError` when a row is still referenced. Each becomes a 4xx here,
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -23,7 +25,19 @@ from scheduling.api.serializers import ConflictSerializer
 from scheduling.services.errors import BookingConflict, InvalidTransition
 
 
+logger = logging.getLogger(__name__)
+
+# How long a client should wait when the database is briefly away (a restart, a failover).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable, not the request wrong: say so, and when to come back.
+        # Connections are health-checked (CONN_HEALTH_CHECKS), so the next request reconnects.
+        logger.warning("Database unavailable: %s", exc)
+        body = {"detail": "The database is unavailable for a moment; retry shortly."}
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     if isinstance(exc, BookingConflict):
         return Response({"detail": str(exc), "conflicts": ConflictSerializer(exc.conflicts, many=True).data}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InvalidTransition):

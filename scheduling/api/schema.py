@@ -64,6 +64,7 @@ class SchedulingAutoSchema(AutoSchema):
         errors = {
             401: OpenApiResponse(ErrorSerializer, "No or invalid credentials."),
             403: OpenApiResponse(ErrorSerializer, "Not allowed for this user."),
+            503: OpenApiResponse(ErrorSerializer, "The database is unavailable for a moment; retry after the Retry-After header's seconds."),
         }
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
         has_query = self.method == "GET" and bool(self._get_filter_parameters() or self.get_override_parameters())

@@ -505,3 +505,18 @@ def test_the_active_filter_accepts_the_usual_spellings(api, scene, value, expect
     assert response.status_code == 200
     names = [row["name"] for row in response.json()["results"]]
     assert names == expected if expected else "A" not in names and names
+
+
+def test_a_database_outage_is_503_with_retry_after_not_500(api, scene):
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from scheduling.services import availability as availability_service
+
+    body = {"resource_id": scene.a.pk, "start_at": iso(at(9)), "end_at": iso(at(10))}
+    with mock.patch.object(availability_service, "check_availability", side_effect=OperationalError("server closed the connection")):
+        response = api.post(f"{API}/booking/check_availability", body, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "retry" in response.json()["detail"]

@@ -14,13 +14,14 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "bookings.example.com",
     "DATABASE_URL": "postgres://app:secret@db.example.com:5432/scheduling",
     "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+    "HTTPS": "true",
 }
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     # Only what the case gives: the suite's own variables (e.g. DJANGO_ALLOW_ASYNC_UNSAFE, set by
     # the browser tests) must not leak into a production check.
-    ours = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE", "TASKS_BACKEND"}
+    ours = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE", "TASKS_BACKEND", "HTTPS", "STATIC_ROOT"}
     clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean | env, capture_output=True, text=True, timeout=60)
 
@@ -49,6 +50,13 @@ def test_production_defaults_are_https_only_with_hsts():
 def test_the_quick_start_with_debug_on_stays_on_plain_http():
     values = settings_value("settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS", {"DEBUG": "true"})
     assert values == "False False 0"
+
+
+def test_without_https_debug_off_still_answers_plain_http():
+    # e.g. `manage.py test` or a private network: no redirect, no manifest needed.
+    env = {"DEBUG": "false", "SECRET_KEY": PRODUCTION_ENV["SECRET_KEY"], "STATIC_ROOT": "/nonexistent/never-collected"}
+    values = settings_value("settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, settings.STORAGES['staticfiles']['BACKEND']", env)
+    assert values == "False 0 django.contrib.staticfiles.storage.StaticFilesStorage"
 
 
 def test_postgresql_connections_are_health_checked_and_bounded_in_time():
