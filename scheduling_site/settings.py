@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "anymail",
     "django_tasks",
@@ -232,12 +233,16 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scheduling back-office API",
     "DESCRIPTION": "Resources, bookings, working hours and availability. Datetimes are ISO 8601 with an offset and "
-    "answered in UTC; errors and conflicts are described per operation. See docs/spec-api.md.",
+    "answered in UTC; errors and conflicts are described per operation. See docs/spec.md §6.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Read-only fields (id, created_at…) stay out of request bodies.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "scheduling.models.BookingStatus"},
+    # Swagger UI and ReDoc from our own static files: no CDN, works offline and behind a strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Production hardening (only when DEBUG is off) ------------------------------------------------

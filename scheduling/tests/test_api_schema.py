@@ -61,3 +61,14 @@ def test_every_scheduling_route_is_in_the_schema(schema):
     for route in ("resource_type", "resource", "customer", "booking", "availability", "exception"):
         assert {"get", "post"} <= set(schema["paths"][f"{API}/{route}/"])
         assert {"get", "put", "patch", "delete"} <= set(schema["paths"][f"{API}/{route}/{{id}}/"])
+
+
+def test_swagger_ui_and_redoc_load_their_assets_from_our_own_static_files():
+    from django.test import Client
+
+    client = Client()
+    for path in ("/api/docs/", "/api/redoc/"):
+        page = client.get(path).content.decode()
+        assert "drf_spectacular_sidecar/" in page
+        assert "cdn." not in page and "//unpkg" not in page
+    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
