@@ -12,6 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.http import urlencode
 
 from scheduling.admin.pages import wide_page
+from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
 from scheduling.permissions import can, permitted_resources, restrict
 from scheduling.services.availability import MAX_YEAR, MIN_YEAR
@@ -39,8 +40,8 @@ def _requested_day(request) -> dt.date:
 
 
 def _filtered_resources(request, resources):
-    type_id = request.GET.get("type", "")
-    if type_id.isdigit():
+    type_id = parse_id(request.GET.get("type"))
+    if type_id is not None:
         resources = resources.filter(type_id=type_id)
     active = request.GET.get("active", "1")
     if active in ("0", "1"):

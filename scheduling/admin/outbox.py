@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import ngettext
 
 from scheduling.admin.permissions import LayeredPermissionAdmin
-from scheduling.models import Notification
+from scheduling.models import Booking, Notification
 from scheduling.permissions import can
 from scheduling.services.notifications import notification_resend
 
@@ -68,4 +68,12 @@ class NotificationAdmin(LayeredPermissionAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        # Notices go with their booking: who may delete a booking may delete its notices, or the
+        # admin's delete collector would refuse the booking itself.
+        return can(request.user, "delete", model=Booking)
+
+    def get_actions(self, request):
+        # Read-only list all the same: no bulk delete of notices on their own.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from scheduling.ids import parse_id
 from scheduling.models import Booking, Resource, ResourceType
 from scheduling.permissions import can, can_view_reports, permitted_resources, restrict
 from scheduling.services.availability import available_resources
@@ -70,8 +71,7 @@ def available_now_view(model_admin, request):
     user = request.user
     if not can(user, "view", model=Resource):
         raise PermissionDenied
-    type_id = request.GET.get("type", "")
-    resource_type = get_object_or_404(restrict(user, ResourceType.objects.all()), pk=type_id if type_id.isdigit() else None)
+    resource_type = get_object_or_404(restrict(user, ResourceType.objects.all()), pk=parse_id(request.GET.get("type")))
     start = timezone.now().replace(second=0, microsecond=0)
     end = start + NOW_SPAN
     free = available_resources(resource_type, start, end)

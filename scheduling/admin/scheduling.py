@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
@@ -45,6 +45,9 @@ from scheduling.permissions import (
 )
 
 PREFILLED = ("resource", "start_at", "end_at")
+# Filter choices drawn from the rows the user may see (get_queryset is restricted), so the sidebar
+# never names a resource or type beyond the user's grants.
+RelatedOnly = admin.RelatedOnlyFieldListFilter
 
 
 def _wrap(model_admin, view):
@@ -77,7 +80,9 @@ class ResourceTypeAdmin(LayeredPermissionAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(resource_count=Count("resources"))
+        # Count only the resources this user may see, or the number would tell of the others.
+        visible = restrict(request.user, Resource.objects.all()).values("pk")
+        return super().get_queryset(request).annotate(resource_count=Count("resources", filter=Q(resources__in=visible)))
 
     @admin.display(description="colour", ordering="color")
     def swatch(self, obj):
@@ -94,7 +99,8 @@ class CustomerAdmin(LayeredPermissionAdmin):
     search_fields = ["name", "email", "phone"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(booking_count=Count("bookings"))
+        visible = restrict(request.user, Booking.objects.all()).values("pk")
+        return super().get_queryset(request).annotate(booking_count=Count("bookings", filter=Q(bookings__in=visible)))
 
     @admin.display(description="bookings", ordering="booking_count")
     def booking_count(self, obj):
@@ -118,14 +124,14 @@ class ScheduleRowAdmin(LayeredPermissionAdmin):
 @admin.register(Availability)
 class AvailabilityAdmin(ScheduleRowAdmin):
     list_display = ["resource", "weekday", "start_time", "end_time"]
-    list_filter = ["weekday", "resource__type"]
+    list_filter = ["weekday", ("resource__type", RelatedOnly)]
     search_fields = ["resource__name"]
 
 
 @admin.register(ScheduleException)
 class ScheduleExceptionAdmin(ScheduleRowAdmin):
     list_display = ["resource", "starts", "ends", "reason"]
-    list_filter = ["resource__type"]
+    list_filter = [("resource__type", RelatedOnly)]
     search_fields = ["resource__name", "reason"]
     date_hierarchy = "start_at"
 
@@ -191,7 +197,7 @@ class ObjectGrantMixin:
 @admin.register(Resource)
 class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminMixin, LayeredPermissionAdmin):
     list_display = ["name", "type", "active", "timezone", "owner"]
-    list_filter = ["type", "active", "timezone"]
+    list_filter = [("type", RelatedOnly), "active", "timezone"]
     list_select_related = ["type", "owner"]
     search_fields = ["name", "type__name", "owner__username"]
     inlines = [AvailabilityInline, ScheduleExceptionInline, UpcomingBookingInline]
@@ -243,7 +249,7 @@ class StatusFilter(admin.SimpleListFilter):
 class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermissionAdmin):
     form = BookingAdminForm
     list_display = ["when", "resource", "customer", "status_badge", "override_availability"]
-    list_filter = [StatusFilter, "resource__type", "resource", "override_availability"]
+    list_filter = [StatusFilter, ("resource__type", RelatedOnly), ("resource", RelatedOnly), "override_availability"]
     list_select_related = ["resource__type", "customer"]
     search_fields = ["customer__name", "customer__email", "resource__name", "notes"]
     date_hierarchy = "start_at"

@@ -15,6 +15,7 @@ from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from scheduling.ids import parse_id
 from scheduling.api.fields import (
     RANGE_MESSAGE,
     AwareDateTimeField,
@@ -61,7 +62,7 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
 
     def to_internal_value(self, data):
         # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
-        if isinstance(data, str) and data.isdigit():
+        if isinstance(data, str) and parse_id(data) is not None:
             data = int(data)
         if not isinstance(data, int) or isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)

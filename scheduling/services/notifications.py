@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Notification, NotificationEvent, NotificationState
 
 logger = logging.getLogger(__name__)
@@ -321,9 +322,9 @@ def notification_track(*, event) -> Notification | None:
 
 def _tracked_notification(event) -> Notification | None:
     locked = Notification.objects.select_for_update()
-    notification_id = (event.metadata or {}).get("notification_id")
-    if notification_id and str(notification_id).isdigit():
-        return locked.filter(pk=int(notification_id)).first()
+    notification_id = parse_id(str((event.metadata or {}).get("notification_id", "")))
+    if notification_id is not None:
+        return locked.filter(pk=notification_id).first()
     if event.message_id:
         return locked.filter(esp_message_id=str(event.message_id)).first()
     return None
