@@ -103,6 +103,7 @@ def silent_smtp_server(port: int) -> socket.socket:
 def worker_killed_mid_delivery() -> dict:
     from aiosmtpd.controller import Controller
 
+    from scheduling.permissions import SYSTEM
     from scheduling.services.bookings import booking_create
 
     silent_port, smtp_port = 8252, 8253
@@ -112,7 +113,7 @@ def worker_killed_mid_delivery() -> dict:
     Booking.objects.filter(customer=customer).delete()  # an earlier run's
     start = dt.datetime(2032, 1, 5, 9, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=int(time.time()) % 10_000)
     # Queued for a worker (TASKS_BACKEND is the database backend in this script, as in production).
-    booking = booking_create(resource=resource, customer=customer, start_at=start, end_at=start + dt.timedelta(hours=1), override_availability=True)
+    booking = booking_create(by=SYSTEM, resource=resource, customer=customer, start_at=start, end_at=start + dt.timedelta(hours=1), override_availability=True)
     notice = Notification.objects.get(booking=booking)
     env = os.environ | PLAIN_HTTP | {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(silent_port), "EMAIL_TIMEOUT": "30"}
     worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)

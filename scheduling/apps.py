@@ -7,8 +7,5 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Signal receivers register on import.
-        from scheduling import ownership  # noqa: F401
-
-        # Booking saves write their e-mail notice; anymail's tracking webhooks update it.
+        # Every receiver (booking notices, owner grants, e-mail tracking) registers on import.
         from scheduling import signals  # noqa: F401

@@ -21,6 +21,7 @@ from django.utils import timezone
 from scheduling import engine
 from scheduling.engine import Interval
 from scheduling.models import Availability, Booking, BookingStatus, Customer, Resource, ResourceType, ScheduleException
+from scheduling.permissions import SYSTEM
 from scheduling.services import bookings as booking_service
 from scheduling.services.errors import BookingConflict
 from scheduling.services.notifications import notifications_muted
@@ -111,6 +112,7 @@ def _add_bookings(resources, customers, monday, now, rng) -> int:
                 end = start + dt.timedelta(minutes=rng.choice([45, 60, 90]))
                 try:
                     booking = booking_service.booking_create(
+                        by=SYSTEM,
                         resource=resource,
                         customer=rng.choice(customers),
                         start_at=start,
@@ -127,16 +129,16 @@ def _add_bookings(resources, customers, monday, now, rng) -> int:
 def _give_a_status(booking, *, past: bool, rng: random.Random) -> None:
     roll = rng.random()
     if roll < 0.1:
-        booking_service.booking_cancel(booking=booking)
+        booking_service.booking_cancel(booking=booking, by=SYSTEM)
         return
     if past:
-        booking_service.booking_confirm(booking=booking)
+        booking_service.booking_confirm(booking=booking, by=SYSTEM)
         if roll < 0.2:
-            booking_service.booking_no_show(booking=booking)
+            booking_service.booking_no_show(booking=booking, by=SYSTEM)
         else:
-            booking_service.booking_complete(booking=booking)
+            booking_service.booking_complete(booking=booking, by=SYSTEM)
     elif roll < 0.6:
-        booking_service.booking_confirm(booking=booking)
+        booking_service.booking_confirm(booking=booking, by=SYSTEM)
 
 
 # --- Bulk generator (docs/spec.md §10.4) ------------------------------------------------------
@@ -268,7 +270,7 @@ def _place_bookings(plan: BulkPlan, index: int, resource: Resource, leave: list[
     wanted = plan.share(index)
     span_start, span_end = plan.span
     working = _working(index % len(BULK_PATTERNS), resource.timezone, plan.span)
-    free = engine.free_intervals(start=span_start, end=span_end, working=working, busy=[engine.Busy("exception", 0, e.start_at, e.end_at) for e in leave])
+    free = engine.free_intervals(start=span_start, end=span_end, working=working, busy=[engine.Busy(engine.ConflictKind.EXCEPTION, 0, e.start_at, e.end_at) for e in leave])
     for cell in CELLS:
         capacity = sum((e - s) // cell for s, e in free)
         if capacity >= wanted:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -33,26 +34,37 @@ class WorkingWindow:
     end_time: dt.time
 
 
+class ConflictKind(StrEnum):
+    """Why an interval cannot be booked; the values are the API's `kind` (docs/spec.md §2.3)."""
+
+    BOOKING = "booking"
+    EXCEPTION = "exception"
+    OUTSIDE_AVAILABILITY = "outside_availability"
+    INACTIVE_RESOURCE = "inactive_resource"
+
+
+# What a manager's override lets through; overlaps and an inactive resource never.
+OVERRIDABLE_KINDS = frozenset({ConflictKind.OUTSIDE_AVAILABILITY, ConflictKind.EXCEPTION})
+
+
 @dataclass(frozen=True)
 class Conflict:
-    kind: str  # "booking", "exception", "outside_availability", "inactive_resource"
+    kind: ConflictKind
     id: int | None
     start_at: dt.datetime
     end_at: dt.datetime
-    status: str | None = None
+    status: str | None = None  # the other booking's, for kind BOOKING
 
-    def as_dict(self) -> dict:
-        data = {"kind": self.kind, "id": self.id, "start_at": self.start_at, "end_at": self.end_at}
-        if self.kind == "booking":
-            data["status"] = self.status
-        return data
+    @property
+    def overridable(self) -> bool:
+        return self.kind in OVERRIDABLE_KINDS
 
 
 @dataclass(frozen=True)
 class Busy:
     """Something that occupies the resource: an occupying booking or an exception."""
 
-    kind: str  # "booking" or "exception"
+    kind: ConflictKind  # BOOKING or EXCEPTION
     id: int
     start_at: dt.datetime
     end_at: dt.datetime
@@ -211,14 +223,14 @@ def find_conflicts(
     """Every reason why [start, end) cannot be booked, in the order of docs/spec.md §2.3."""
     conflicts: list[Conflict] = []
     if not active:
-        conflicts.append(Conflict("inactive_resource", resource_id, start, end))
+        conflicts.append(Conflict(ConflictKind.INACTIVE_RESOURCE, resource_id, start, end))
     overlapping = sorted(
-        (b for b in busy if overlaps((b.start_at, b.end_at), (start, end)) and not (b.kind == "booking" and b.id == ignore_booking_id)),
-        key=lambda b: (b.kind != "booking", b.start_at, b.id),
+        (b for b in busy if overlaps((b.start_at, b.end_at), (start, end)) and not (b.kind == ConflictKind.BOOKING and b.id == ignore_booking_id)),
+        key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id),
     )
     conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status) for b in overlapping)
     if working is not None:
-        conflicts.extend(Conflict("outside_availability", None, s, e) for s, e in subtract((start, end), working))
+        conflicts.extend(Conflict(ConflictKind.OUTSIDE_AVAILABILITY, None, s, e) for s, e in subtract((start, end), working))
     return conflicts
 
 

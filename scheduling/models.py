@@ -113,7 +113,10 @@ class BookingStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+# Every status but cancelled holds its time. As a query condition it is written as the exclusion
+# constraint's own condition, so that PostgreSQL can answer it from the constraint's index.
 OCCUPYING_STATUSES = frozenset(BookingStatus) - {BookingStatus.CANCELLED}
+OCCUPYING = ~Q(status=BookingStatus.CANCELLED)
 
 
 class TsTzRange(Func):
@@ -187,7 +190,7 @@ class Booking(models.Model):
                     ("resource", RangeOperators.EQUAL),
                     (TsTzRange("start_at", "end_at", models.Value("[)")), RangeOperators.OVERLAPS),
                 ],
-                condition=~Q(status=BookingStatus.CANCELLED),
+                condition=OCCUPYING,
             ),
         ]
 
@@ -197,14 +200,6 @@ class Booking(models.Model):
     @property
     def occupies(self) -> bool:
         return self.status in OCCUPYING_STATUSES
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # The status as stored, so the post_save receiver (scheduling/signals.py) can tell a
-        # transition from any other save without another query; a deferred status stays unknown.
-        instance._loaded_status = instance.__dict__.get("status")
-        return instance
 
 
 class Availability(models.Model):

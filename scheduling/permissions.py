@@ -29,6 +29,33 @@ from scheduling.models import (
 BOOK = "book_resource"
 SCHEDULE = "manage_schedule"
 
+
+class _System:
+    """The back-office acting on its own behalf: management commands, the demo loader, the worker.
+
+    Services take it as their actor (`by=SYSTEM`) where no person is behind a write; it may do
+    everything, and is recorded as nobody (`user_or_none`).
+    """
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def user_or_none(actor):
+    """The user to record as the author of a write: None for SYSTEM."""
+    return None if actor is SYSTEM else actor
+
 # Which per-resource grant lets a user act on a model's rows of that resource. An action missing
 # here needs the model permission.
 GRANTS: dict[type[Model], dict[str, frozenset[str]]] = {

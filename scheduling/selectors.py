@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, Value
 
-from scheduling.engine import Busy, WorkingWindow
-from scheduling.models import Availability, Booking, BookingStatus, ScheduleException, TsTzRange
+from scheduling.engine import Busy, ConflictKind, WorkingWindow
+from scheduling.models import OCCUPYING, Availability, Booking, ScheduleException, TsTzRange
 
 
 class EqualsAny(Func):
@@ -29,7 +29,7 @@ class EqualsAny(Func):
 def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> QuerySet[Booking]:
     """Occupying bookings of these resources that overlap [start, end)."""
     # No ORDER BY: the engine sorts, and an ordering on start_at tempts SQLite into the wrong index.
-    qs = Booking.objects.order_by().exclude(status=BookingStatus.CANCELLED)
+    qs = Booking.objects.order_by().filter(OCCUPYING)
     if connection.vendor == "postgresql":
         from django.contrib.postgres.fields import ArrayField
         from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -56,10 +56,10 @@ def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.dateti
     busy: dict[int, list[Busy]] = defaultdict(list)
     rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status")
     for pk, resource_id, s, e, status in rows:
-        busy[resource_id].append(Busy("booking", pk, s, e, status))
+        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status))
     rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at")
     for pk, resource_id, s, e in rows:
-        busy[resource_id].append(Busy("exception", pk, s, e))
+        busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e))
     return busy
 
 

@@ -1,37 +1,40 @@
-"""Signal receivers: booking saves write their e-mail notice (the outbox), ESP webhooks track it.
+"""Every signal receiver of the app, in one place; each only translates, the rules live in services.
 
-The receivers only translate; the rules live in `scheduling.services.notifications`.
+- A booking's e-mail notice hangs off `post_save` (the design card's hook). The booking service
+  saves with `update_fields` naming what it changed, so the receiver can tell the event from the
+  save alone: a new row is "created", a save whose fields include `status` is that transition. It
+  records the notice in the outbox in the saving transaction; delivery happens after commit.
+- A resource's owner holds the `manage_schedule` grant on it (docs/spec.md §7): given on create here,
+  moved on an owner change by `scheduling.services.resources`, dropped with the resource here.
+- anymail's tracking webhooks update a notice's delivery log.
 """
 
 from anymail.signals import tracking
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from scheduling.models import Booking
-from scheduling.services import notifications
-
-
-@receiver(pre_save, sender=Booking, dispatch_uid="scheduling.booking_status_before_save")
-def remember_stored_status(sender, instance: Booking, raw: bool, **kwargs) -> None:
-    # Instances read from the database carry their stored status (Booking.from_db); one built by
-    # hand with a primary key, or read with the status deferred, does not, so read it once.
-    if raw or instance.pk is None or getattr(instance, "_loaded_status", None) is not None:
-        return
-    instance._loaded_status = Booking.objects.filter(pk=instance.pk).values_list("status", flat=True).first()
+from scheduling.models import Booking, Resource
+from scheduling.services import notifications, resources
 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
 def write_booking_notice(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
     if raw:
         return  # loaddata: history, not news
-    if update_fields is not None and "status" not in update_fields:
-        return  # the stored status did not change
-    previous_status = getattr(instance, "_loaded_status", None)
-    # The next save of this same instance compares with what is stored now.
-    instance._loaded_status = instance.status
-    event = notifications.booking_event(created=created, previous_status=previous_status, status=instance.status)
+    event = notifications.booking_event(created=created, update_fields=update_fields, status=instance.status)
     if event is not None:
         notifications.notification_record(booking_id=instance.pk, event=event)
+
+
+@receiver(post_save, sender=Resource, dispatch_uid="scheduling.owner_grant_on_create")
+def give_owner_grant(sender, instance: Resource, created: bool, raw: bool, **kwargs) -> None:
+    if created and not raw:
+        resources.resource_owner_changed(resource=instance, previous_owner_id=None)
+
+
+@receiver(post_delete, sender=Resource, dispatch_uid="scheduling.grants_of_deleted_resource")
+def drop_grants_of_deleted_resource(sender, instance: Resource, **kwargs) -> None:
+    resources.resource_grants_drop(resource=instance)
 
 
 @receiver(tracking, dispatch_uid="scheduling.notice_tracking")

@@ -1,9 +1,9 @@
-"""The admin's booking form: it explains conflicts, and saves through the booking service.
+"""The admin's booking form: it translates the booking service's decision into form errors.
 
-The form asks the same availability question as the service (a read) so that a conflicting save is
-a form error listing each conflict; the write itself is `booking_create` / `booking_update` /
-`booking_transition`, which re-check inside their transaction (see `ConflictSafeChangeform` for a
-race between the two).
+`clean()` asks the service what the write would do (`booking_refusal`, a dry run of the same
+decision, with the same actor), so a refused save is a form error listing each conflict; the write
+itself is `booking_create` / `booking_edit`, which decide again inside their transaction (see
+`ConflictSafeChangeform` for a race between the two).
 """
 
 from __future__ import annotations
@@ -12,25 +12,17 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scheduling.engine import Conflict
-from scheduling.models import (
-    OCCUPYING_STATUSES,
-    Booking,
-    BookingStatus,
-    ScheduleException,
-)
+from scheduling.engine import Conflict, ConflictKind
+from scheduling.ids import parse_id
+from scheduling.models import Booking, BookingStatus, ScheduleException
 from scheduling.permissions import permitted_resources, restrict
 from scheduling.services import bookings as booking_service
-from scheduling.services.availability import validate_interval
-from scheduling.services.bookings import booking_conflicts
-from scheduling.services.errors import BookingConflict
-
-SERVICE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "override_availability")
+from scheduling.services.errors import BookingConflict, InvalidTransition
 
 
 # --- Describing conflicts in the viewer's time zone -------------------------------------------------
@@ -46,18 +38,18 @@ def local_span(start: dt.datetime, end: dt.datetime) -> str:
 
 def describe_conflicts(conflicts: list[Conflict]) -> list[str]:
     """One sentence per conflict (two queries at most, for the bookings' customers and the exceptions)."""
-    booking_ids = [c.id for c in conflicts if c.kind == "booking"]
-    exception_ids = [c.id for c in conflicts if c.kind == "exception"]
+    booking_ids = [c.id for c in conflicts if c.kind == ConflictKind.BOOKING]
+    exception_ids = [c.id for c in conflicts if c.kind == ConflictKind.EXCEPTION]
     customers = dict(Booking.objects.filter(pk__in=booking_ids).values_list("pk", "customer__name")) if booking_ids else {}
     reasons = dict(ScheduleException.objects.filter(pk__in=exception_ids).values_list("pk", "reason")) if exception_ids else {}
     lines = []
     for c in conflicts:
         when = local_span(c.start_at, c.end_at)
-        if c.kind == "inactive_resource":
+        if c.kind == ConflictKind.INACTIVE_RESOURCE:
             lines.append("The resource is inactive.")
-        elif c.kind == "booking":
+        elif c.kind == ConflictKind.BOOKING:
             lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id, 'unknown customer')}, {c.status}) {when}")
-        elif c.kind == "exception":
+        elif c.kind == ConflictKind.EXCEPTION:
             lines.append(f'Overlaps exception "{reasons.get(c.id) or "blocked"}" {when}')
         else:
             lines.append(f"Outside working hours: {when}")
@@ -93,38 +85,42 @@ class BookingAdminForm(forms.ModelForm):
         current = self.initial.get("status", self.instance.status)
         return {current} | booking_service.TRANSITIONS[current]
 
-    def _resource(self):
-        if "resource" in self.fields:
-            return self.cleaned_data.get("resource")
-        return self.instance.resource if self.instance.resource_id else None
+    def service_changes(self) -> dict:
+        """The cleaned values of the fields that the booking service writes."""
+        changes = {name: self.cleaned_data[name] for name in booking_service.EDITABLE_FIELDS if name in self.cleaned_data}
+        if "resource" not in changes and self.instance.resource_id is not None:
+            changes["resource"] = self.instance.resource  # an inline row: its parent's resource
+        return changes
 
-    def _needs_check(self, status: str) -> bool:
-        if status not in OCCUPYING_STATUSES:
-            return False  # a cancelled booking holds no time
-        return self.instance.pk is None or booking_service.needs_recheck(self.changed_data)
+    def requested_status(self) -> str:
+        return self.cleaned_data.get("status") or self.instance.status or BookingStatus.PENDING
 
     def clean(self):
         data = super().clean()
-        resource, start, end = self._resource(), data.get("start_at"), data.get("end_at")
-        if resource is None or start is None or end is None:
+        if self.errors:
             return data
         try:
-            validate_interval(start, end)
-        except ValidationError as error:
-            self.add_error(None, error)
-            return data
-        if self._needs_check(data.get("status", self.instance.status)):
-            self._add_conflicts(resource, start, end, override=data.get("override_availability", self.instance.override_availability))
+            booking_service.booking_refusal(
+                by=self.user,
+                booking=self.instance if self.instance.pk else None,
+                changes=self.service_changes(),
+                to_status=self.requested_status(),
+            )
+        except BookingConflict as conflict:
+            self._add_conflicts(conflict.conflicts)
+        except InvalidTransition as refused:
+            self.add_error("status" if "status" in self.fields else None, str(refused))
+        except PermissionDenied as denied:
+            self.add_error(None, str(denied))
+        except ValidationError as invalid:
+            for name, messages_ in invalid.message_dict.items():
+                for message in messages_:
+                    self.add_error(name if name in self.fields else None, message)
         return data
 
-    def _add_conflicts(self, resource, start, end, *, override: bool) -> None:
-        blocking = booking_conflicts(
-            resource=resource, start_at=start, end_at=end, override_availability=override, ignore_booking=self.instance.pk
-        )
-        if not blocking:
-            return
-        lines = describe_conflicts(blocking)
-        if "override_availability" in self.fields and all(c.kind in booking_service.OVERRIDABLE_KINDS for c in blocking):
+    def _add_conflicts(self, conflicts: list[Conflict]) -> None:
+        lines = describe_conflicts(conflicts)
+        if "override_availability" in self.fields and all(c.overridable for c in conflicts):
             lines.append('Tick "override availability" to book it anyway.')
         for line in lines:
             self.add_error(None, line)
@@ -132,39 +128,21 @@ class BookingAdminForm(forms.ModelForm):
 
 def save_booking_form(form: BookingAdminForm, *, user) -> Booking:
     """Write a valid booking form through the service; `form.instance` becomes the saved booking."""
-    data = form.cleaned_data
-    booking = form.instance
+    booking, changes = form.instance, form.service_changes()
     if booking.pk is None:
-        created = booking_service.booking_create(
-            resource=data.get("resource") or booking.resource,
-            customer=data["customer"],
-            start_at=data["start_at"],
-            end_at=data["end_at"],
-            status=data.get("status", BookingStatus.PENDING),
-            notes=data.get("notes", ""),
-            created_by=user,
-            override_availability=data.get("override_availability", False),
-        )
+        created = booking_service.booking_create(by=user, status=form.requested_status(), **changes)
         for model_field in Booking._meta.concrete_fields:
             setattr(booking, model_field.attname, getattr(created, model_field.attname))
         return booking
-    previous, status = form.initial["status"], data.get("status", form.initial["status"])
-    changes = {name: data[name] for name in SERVICE_FIELDS if name in data}
-    # Leaving the occupying statuses first means a cancelled booking may also be moved freely.
-    frees_time = status != previous and status not in OCCUPYING_STATUSES
-    if frees_time:
-        booking_service.booking_transition(booking=booking, to_status=status, by=user)
-    booking_service.booking_update(booking=booking, **changes)
-    if status != previous and not frees_time:
-        booking_service.booking_transition(booking=booking, to_status=status, by=user)
-    return booking
+    return booking_service.booking_edit(booking=booking, by=user, changes=changes, to_status=form.requested_status())
 
 
 def initial_from_query(query) -> dict:
     """The add form's prefill: `resource`, and `start_at` / `end_at` in ISO 8601 (viewer's zone if naive)."""
     initial = {}
-    if query.get("resource", "").isdigit():
-        initial["resource"] = query["resource"]
+    resource_id = parse_id(query.get("resource"))
+    if resource_id is not None:
+        initial["resource"] = resource_id
     for name in ("start_at", "end_at"):
         # A "+" that was not URL-encoded arrives as a space.
         raw = query.get(name, "").strip().replace(" ", "+")

@@ -74,9 +74,8 @@ def available_now_view(model_admin, request):
     resource_type = get_object_or_404(restrict(user, ResourceType.objects.all()), pk=parse_id(request.GET.get("type")))
     start = timezone.now().replace(second=0, microsecond=0)
     end = start + NOW_SPAN
-    free = available_resources(resource_type, start, end)
+    free = available_resources(resource_type, start, end, user=user)
     ids = [resource.pk for resource in free]
-    visible = set(restrict(user, Resource.objects.filter(pk__in=ids)).values_list("pk", flat=True))
     bookable = set(permitted_resources(user, "add", Booking, Resource.objects.filter(pk__in=ids)).values_list("pk", flat=True))
     return JsonResponse(
         {
@@ -91,7 +90,6 @@ def available_now_view(model_admin, request):
                     "book_url": booking_add_url(resource, start, end) if resource.pk in bookable else None,
                 }
                 for resource in free
-                if resource.pk in visible
             ],
         }
     )

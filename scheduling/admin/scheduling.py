@@ -29,6 +29,7 @@ from scheduling.admin.forms import (
 )
 from scheduling.admin.permissions import LayeredPermissionAdmin, LayeredPermissionInline
 from scheduling.models import (
+    OCCUPYING,
     Availability,
     Booking,
     Customer,
@@ -36,6 +37,8 @@ from scheduling.models import (
     ResourceType,
     ScheduleException,
 )
+from scheduling.services import bookings as booking_service
+from scheduling.services import resources as resource_service
 from scheduling.permissions import (
     BOOK,
     SCHEDULE,
@@ -204,6 +207,12 @@ class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminM
     change_form_template = "admin/scheduling/resource/change_form.html"
     change_list_template = "admin/scheduling/resource/change_list.html"
 
+    def save_model(self, request, obj, form, change):
+        previous_owner_id = form.initial.get("owner") if change else None
+        super().save_model(request, obj, form, change)
+        if change:  # a new resource's owner gets the grant from the post_save receiver
+            resource_service.resource_owner_changed(resource=obj, previous_owner_id=previous_owner_id)
+
     def get_inlines(self, request, obj):
         # A booking needs a saved resource to be checked against.
         return self.inlines if obj is not None else [AvailabilityInline, ScheduleExceptionInline]
@@ -219,7 +228,7 @@ class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminM
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)  # fills new/changed/deleted_objects for the change message; writes nothing
         for booking in formset.deleted_objects:
-            booking.delete()
+            booking_service.booking_delete(booking=booking, by=request.user)
         for booking_form in formset.forms:
             if booking_form.has_changed() and booking_form not in formset.deleted_forms:
                 save_booking_form(booking_form, user=request.user)
@@ -239,7 +248,7 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "occupying":
-            return queryset.exclude(status="cancelled")
+            return queryset.filter(OCCUPYING)
         if self.value():
             return queryset.filter(status=self.value())
         return queryset
@@ -279,6 +288,13 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
 
     def save_model(self, request, obj, form, change):
         save_booking_form(form, user=request.user)
+
+    def delete_model(self, request, obj):
+        booking_service.booking_delete(booking=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for booking in queryset:
+            booking_service.booking_delete(booking=booking, by=request.user)
 
     @admin.display(description="when", ordering="start_at")
     def when(self, obj):

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
@@ -47,6 +48,8 @@ def exception_handler(exc, context):
         return Response({"detail": protected_message(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(field_errors(exc))
+    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
+        exc = exceptions.PermissionDenied(str(exc))  # DRF would drop the service's reason
     return drf_exception_handler(exc, context)
 
 

@@ -34,12 +34,12 @@ from scheduling.models import (
     ResourceType,
     ScheduleException,
 )
+from scheduling.engine import ConflictKind
 from scheduling.permissions import restrict
+from scheduling.services.bookings import TRANSITION_ACTIONS
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, validate_interval
 
 MAX_SLOT_MINUTES = int(MAX_SLOT_WINDOW.total_seconds() // 60)
-TRANSITION_ACTIONS = ("confirm", "cancel", "complete", "no_show")
-CONFLICT_KINDS = ("booking", "exception", "outside_availability", "inactive_resource")
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
@@ -207,7 +207,7 @@ class ScheduleExceptionSerializer(ScheduledModelSerializer):
 
 
 class ConflictSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=CONFLICT_KINDS)
+    kind = serializers.ChoiceField(choices=[kind.value for kind in ConflictKind])
     id = serializers.IntegerField(
         allow_null=True, help_text="The booking's, the exception's, the resource's (inactive_resource) or null (outside_availability)."
     )
@@ -217,7 +217,7 @@ class ConflictSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if data["kind"] != "booking":
+        if data["kind"] != ConflictKind.BOOKING:
             data.pop("status", None)
         return data
 

@@ -32,9 +32,11 @@ from scheduling.api.serializers import (
     SlotsQuerySerializer,
 )
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.permissions import can, can_override_availability, restrict
+from scheduling.permissions import can, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
+from scheduling.services import resources as resource_service
+from scheduling.services.bookings import TRANSITION_ACTIONS
 
 
 class ScopedViewSet(viewsets.ModelViewSet):
@@ -83,6 +85,11 @@ class ResourceViewSet(ScopedViewSet):
     permission_actions = {"slots": "view", "available": "view"}
     conflict_responses = {"destroy": schema.PROTECTED}
 
+    def perform_update(self, serializer):
+        previous_owner_id = serializer.instance.owner_id
+        super().perform_update(serializer)
+        resource_service.resource_owner_changed(resource=serializer.instance, previous_owner_id=previous_owner_id)
+
     @extend_schema(parameters=[SlotsQuerySerializer], responses={200: SlotsAnswerSerializer})
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def slots(self, request, pk=None):
@@ -103,9 +110,8 @@ class ResourceViewSet(ScopedViewSet):
         query.is_valid(raise_exception=True)
         q = query.validated_data
         resource_type = get_object_or_404(restrict(request.user, ResourceType.objects.all()), pk=q["type"])
-        free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"])
-        visible = set(self.get_queryset().filter(type=resource_type).values_list("pk", flat=True))
-        return Response(self.get_serializer([r for r in free if r.pk in visible], many=True).data)
+        free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"], user=request.user)
+        return Response(self.get_serializer(free, many=True).data)
 
 
 class CustomerViewSet(ScopedViewSet):
@@ -129,47 +135,31 @@ class ScheduleExceptionViewSet(ScopedViewSet):
     ordering = ("start_at", "id")
 
 
-TRANSITIONS = {
-    "confirm": booking_service.booking_confirm,
-    "cancel": booking_service.booking_cancel,
-    "complete": booking_service.booking_complete,
-    "no_show": booking_service.booking_no_show,
-}
-
-
 class BookingViewSet(ScopedViewSet):
-    """Writes go through the booking service: one transaction with the availability check."""
+    """Every write is one call of the booking service, which decides with the requesting user."""
 
     queryset = Booking.objects.all()
     serializer_class = BookingSerializer
     filterset_class = filters.BookingFilter
     ordering = ("start_at", "id")
-    permission_actions = {"check_availability": "view", **{name: "change" for name in TRANSITIONS}}
+    permission_actions = {"check_availability": "view", **{name: "change" for name in TRANSITION_ACTIONS}}
     conflict_responses = {
         "create": schema.CONFLICT,
         "update": schema.CONFLICT,
         "partial_update": schema.CONFLICT,
-        **{name: schema.ILLEGAL_TRANSITION for name in TRANSITIONS},
+        **{name: schema.ILLEGAL_TRANSITION for name in TRANSITION_ACTIONS},
     }
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        self.require("add", data["resource"])
-        self.require_override(data.get("override_availability", False))
-        serializer.instance = booking_service.booking_create(created_by=self.request.user, **data)
+        serializer.instance = booking_service.booking_create(by=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        booking, data = serializer.instance, dict(serializer.validated_data)
-        self.require_move(booking, data)
-        changed = [name for name, value in data.items() if value != getattr(booking, name)]
-        if booking_service.needs_recheck(changed):
-            self.require_override(data.get("override_availability", booking.override_availability))
-        data.pop("status", None)  # unchanged, or the serializer would have refused it
-        serializer.instance = booking_service.booking_update(booking=booking, **data)
+        changes = dict(serializer.validated_data)
+        changes.pop("status", None)  # unchanged, or the serializer would have refused it
+        serializer.instance = booking_service.booking_edit(booking=serializer.instance, by=self.request.user, changes=changes)
 
-    def require_override(self, override: bool) -> None:
-        if override and not can_override_availability(self.request.user):
-            raise PermissionDenied("Only a manager may book outside working hours or over an exception (override_availability).")
+    def perform_destroy(self, instance):
+        booking_service.booking_delete(booking=instance, by=self.request.user)
 
     @extend_schema(request=CheckAvailabilitySerializer, responses={200: AvailabilityAnswerSerializer})
     @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
@@ -181,30 +171,23 @@ class BookingViewSet(ScopedViewSet):
         answer = availability_service.check_availability(resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"))
         return Response(AvailabilityAnswerSerializer(answer).data)
 
-    def _transition(self, name: str):
+
+def _transition_action(name: str, to_status: str):
+    """`POST booking/{id}/<name>`: the life-cycle step to `to_status`, one per entry of LIFE_CYCLE."""
+
+    def transition(self, request, pk=None):
         booking = self.get_object()
-        TRANSITIONS[name](booking=booking, by=self.request.user)
+        booking_service.booking_transition(booking=booking, to_status=to_status, by=request.user)
         return Response(self.get_serializer(booking).data)
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
-    @action(detail=True, methods=["post"], filterset_class=None)
-    def confirm(self, request, pk=None):
-        return self._transition("confirm")
+    transition.__name__ = name
+    transition.__doc__ = f"Make the booking {to_status} (docs/spec.md §3)."
+    routed = action(detail=True, methods=["post"], filterset_class=None)(transition)
+    return extend_schema(request=None, responses={200: BookingSerializer})(routed)
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
-    @action(detail=True, methods=["post"], filterset_class=None)
-    def cancel(self, request, pk=None):
-        return self._transition("cancel")
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
-    @action(detail=True, methods=["post"], filterset_class=None)
-    def complete(self, request, pk=None):
-        return self._transition("complete")
-
-    @extend_schema(request=None, responses={200: BookingSerializer})
-    @action(detail=True, methods=["post"], filterset_class=None)
-    def no_show(self, request, pk=None):
-        return self._transition("no_show")
+for _name, _to_status in TRANSITION_ACTIONS.items():
+    setattr(BookingViewSet, _name, _transition_action(_name, _to_status))
 
 
 def _minutes(value: int) -> dt.timedelta:

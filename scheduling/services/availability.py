@@ -14,10 +14,15 @@ from django.core.exceptions import ValidationError
 from scheduling import engine, selectors
 from scheduling.engine import Conflict
 from scheduling.models import Resource, ResourceType
+from scheduling.permissions import restrict
 
 MAX_CHECK_SPAN = dt.timedelta(days=366)
 MAX_SLOT_WINDOW = dt.timedelta(days=62)
+# The engine works a day either side of an interval in local time: the first and last years of the
+# calendar would overflow Python's datetime there.
 MIN_YEAR, MAX_YEAR = 2, 9998
+NAIVE_MESSAGE = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
+RANGE_MESSAGE = f"The datetime must lie between the years {MIN_YEAR} and {MAX_YEAR} (UTC)."
 
 
 @dataclass(frozen=True)
@@ -26,34 +31,50 @@ class AvailabilityResult:
     conflicts: list[Conflict]
 
 
-def validate_interval(start_at: dt.datetime, end_at: dt.datetime, *, max_span: dt.timedelta = MAX_CHECK_SPAN, names: tuple[str, str] = ("start_at", "end_at")) -> None:
+def validate_interval(
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    *,
+    max_span: dt.timedelta = MAX_CHECK_SPAN,
+    names: tuple[str, str] = ("start_at", "end_at"),
+) -> engine.Interval:
+    """The one interval rule of every channel: aware datetimes, end after start, at most `max_span`
+    long, inside the years MIN_YEAR–MAX_YEAR (UTC). Returns the pair in UTC; raises ValidationError
+    naming the field."""
     start_name, end_name = names
     errors = {}
     for name, value in ((start_name, start_at), (end_name, end_at)):
         if not isinstance(value, dt.datetime):
             errors[name] = "A datetime is required."
         elif value.tzinfo is None or value.utcoffset() is None:
-            errors[name] = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
+            errors[name] = NAIVE_MESSAGE
     if errors:
         raise ValidationError(errors)
     if end_at <= start_at:
-        raise ValidationError({end_name: f"{end_name} must be after {start_name}."})
+        raise ValidationError({end_name: f"The end ({end_name}) must be after the start ({start_name})."})
     if end_at - start_at > max_span:
         raise ValidationError({end_name: f"The interval may be at most {max_span.days} days long."})
+    utc = []
     for name, value in ((start_name, start_at), (end_name, end_at)):
         # Working hours are looked up a day either side; year 1 or 9999 would overflow.
-        if not MIN_YEAR <= value.astimezone(engine.UTC).year <= MAX_YEAR:
-            raise ValidationError({name: f"The datetime must lie between the years {MIN_YEAR} and {MAX_YEAR}."})
+        try:
+            value = value.astimezone(engine.UTC)
+        except OverflowError:
+            value = None
+        if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValidationError({name: RANGE_MESSAGE})
+        utc.append(value)
+    return utc[0], utc[1]
 
 
 def check_availability(resource: Resource, start_at: dt.datetime, end_at: dt.datetime, ignore_booking=None) -> AvailabilityResult:
-    validate_interval(start_at, end_at)
-    start, end = start_at.astimezone(engine.UTC), end_at.astimezone(engine.UTC)
-    conflicts = _conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))
+    start, end = validate_interval(start_at, end_at)
+    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))
     return AvailabilityResult(available=not conflicts, conflicts=conflicts)
 
 
-def _conflicts(resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None) -> list[Conflict]:
+def resource_conflicts(resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None) -> list[Conflict]:
+    """Every reason why [start, end) (UTC) cannot be booked on `resource` (three queries)."""
     busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
     return engine.find_conflicts(
@@ -69,7 +90,7 @@ def _conflicts(resource: Resource, start: dt.datetime, end: dt.datetime, *, igno
 
 def free_slots(resource: Resource, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
     """Slots `(start_at, end_at)` of `duration` on the grid start + k·step, each wholly free and inside the window."""
-    validate_interval(start, end, max_span=MAX_SLOT_WINDOW, names=("start", "end"))
+    start, end = validate_interval(start, end, max_span=MAX_SLOT_WINDOW, names=("start", "end"))
     step = step or duration
     if duration <= dt.timedelta(0):
         raise ValidationError({"duration": "The duration must be positive."})
@@ -77,18 +98,17 @@ def free_slots(resource: Resource, start: dt.datetime, end: dt.datetime, duratio
         raise ValidationError({"step": "The step must be positive."})
     if not resource.active:
         return []
-    start, end = start.astimezone(engine.UTC), end.astimezone(engine.UTC)
     busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
     free = engine.free_intervals(start=start, end=end, working=engine.working_intervals(windows, resource.timezone, start, end), busy=busy)
     return [(t, t + duration) for t in engine.slot_starts(start=start, end=end, duration=duration, step=step, free=free)]
 
 
-def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime) -> list[Resource]:
-    """Active resources of the type free for the whole interval, by name (four queries)."""
-    validate_interval(start_at, end_at)
-    start, end = start_at.astimezone(engine.UTC), end_at.astimezone(engine.UTC)
-    resources = list(Resource.objects.filter(type=resource_type, active=True).select_related("type"))
+def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime, *, user) -> list[Resource]:
+    """Active resources of the type that `user` may see, free for the whole interval, by name (four queries)."""
+    start, end = validate_interval(start_at, end_at)
+    candidates = restrict(user, Resource.objects.filter(type=resource_type, active=True))
+    resources = list(candidates.select_related("type"))
     ids = [r.pk for r in resources]
     busy = selectors.busy_by_resource(ids, start, end)
     windows = selectors.windows_by_resource(ids)

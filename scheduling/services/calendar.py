@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, QuerySet
 
 from scheduling import engine, selectors
-from scheduling.models import Booking, BookingStatus, Resource
+from scheduling.models import OCCUPYING, Booking, BookingStatus, Resource
 
 DAY, WEEK = "day", "week"
 HOUR = dt.timedelta(hours=1)
@@ -121,7 +121,7 @@ def resource_calendar(*, resources: QuerySet[Resource], bookings: QuerySet[Booki
     ids = [row.resource.pk for row in rows]
     in_range = bookings.filter(resource_id__in=ids, end_at__gt=rng.start, start_at__lt=rng.end).select_related("customer")
     if not include_cancelled:
-        in_range = in_range.exclude(status=BookingStatus.CANCELLED)
+        in_range = in_range.filter(OCCUPYING)
     bookings_of: dict[int, list[Booking]] = defaultdict(list)
     for booking in in_range.order_by("start_at", "id"):
         bookings_of[booking.resource_id].append(booking)

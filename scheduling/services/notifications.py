@@ -61,11 +61,15 @@ class RenderedNotice:
 # --- Writing the outbox ---------------------------------------------------------------------------
 
 
-def booking_event(*, created: bool, previous_status: str | None, status: str) -> str | None:
-    """The notice a save of a booking calls for, if any."""
+def booking_event(*, created: bool, update_fields, status: str) -> str | None:
+    """The notice a save of a booking calls for, if any.
+
+    The booking service saves an existing booking with `update_fields` naming what changed, so a
+    save that names `status` is a transition; a save without `update_fields` announces nothing.
+    """
     if created:
         return NotificationEvent.CREATED
-    if previous_status == status:
+    if update_fields is None or "status" not in update_fields:
         return None
     return EVENT_OF_STATUS.get(status)
 

@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from scheduling import engine, selectors
-from scheduling.engine import Busy, Interval
-from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
+from scheduling.engine import Busy, ConflictKind, Interval
+from scheduling.models import OCCUPYING_STATUSES, Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
 
 ZERO = dt.timedelta(0)
@@ -293,9 +293,9 @@ def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: _
     working = [(start, end)] if working is None else working
     blocked = engine.merge(clip(s, e) for s, e in rows.exceptions.get(resource.pk, ()))
     own_bookings = rows.bookings.get(resource.pk, ())
-    occupying = [(s, e) for s, e, status in own_bookings if status != BookingStatus.CANCELLED]
+    occupying = [(s, e) for s, e, status in own_bookings if status in OCCUPYING_STATUSES]
     booked = engine.merge(clip(s, e) for s, e in occupying)
-    busy = [Busy("exception", 0, s, e) for s, e in blocked] + [Busy("booking", 0, s, e) for s, e in booked]
+    busy = [Busy(ConflictKind.EXCEPTION, 0, s, e) for s, e in blocked] + [Busy(ConflictKind.BOOKING, 0, s, e) for s, e in booked]
     parts = {
         "working": working,
         "exceptions": engine.intersect(working, blocked),

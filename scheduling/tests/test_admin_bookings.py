@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from scheduling.admin import forms as admin_forms
+from scheduling.services import bookings as booking_service
 from scheduling.models import Booking
 from scheduling.tests.admin_personas import booker, granted, manager, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
@@ -114,14 +114,14 @@ def test_a_race_lost_after_the_forms_check_shows_the_winner_as_a_form_error(clie
     """The form's check ran before the winner existed (mocked as free once); the service then refuses."""
     winner = BookingFactory(resource=resource, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
     client.force_login(booker)
-    real_check = admin_forms.booking_conflicts
-    answers = iter([[]])
+    real_check = booking_service.booking_refusal
+    answers = iter(["stale"])
 
     def stale_then_real(*args, **kwargs):
-        stale = next(answers, None)
-        return stale if stale is not None else real_check(*args, **kwargs)
+        if next(answers, None) is None:
+            real_check(*args, **kwargs)
 
-    with mock.patch.object(admin_forms, "booking_conflicts", side_effect=stale_then_real):
+    with mock.patch.object(booking_service, "booking_refusal", side_effect=stale_then_real):
         response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10)))
     assert response.status_code == 200
     assert errors(response)[0].startswith(f"Overlaps booking #{winner.pk}")
@@ -131,7 +131,7 @@ def test_a_race_lost_after_the_forms_check_shows_the_winner_as_a_form_error(clie
 def test_a_race_lost_twice_is_a_message_never_a_500(client, booker, resource, customer):
     BookingFactory(resource=resource, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
     client.force_login(booker)
-    with mock.patch.object(admin_forms, "booking_conflicts", return_value=[]):
+    with mock.patch.object(booking_service, "booking_refusal", return_value=None):
         response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10)), follow=True)
     assert response.status_code == 200
     assert any("Overlaps booking" in str(m) for m in response.context["messages"])
@@ -142,7 +142,7 @@ def test_the_add_form_is_prefilled_from_the_query_string(client, booker, resourc
     client.force_login(booker)
     response = client.get(f"{ADD}?resource={resource.pk}&start_at=2026-03-02T09:00:00+01:00&end_at=2026-03-02T10:00")
     initial = response.context["adminform"].form.initial
-    assert initial["resource"] == str(resource.pk)
+    assert initial["resource"] == resource.pk
     assert initial["start_at"] == utc(2026, 3, 2, 8)
     assert initial["end_at"] == utc(2026, 3, 2, 10)  # naive: the viewer's zone (UTC here)
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from scheduling import roles
+from scheduling.services.resources import resource_owner_changed
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
 from scheduling.tests.admin_personas import staff
 from scheduling.tests.factories import (
@@ -47,6 +48,7 @@ def make_user(role: str, shared: Resource):
         if role == "owner":
             shared.owner = user
             shared.save()
+            resource_owner_changed(resource=shared, previous_owner_id=None)
         return user
     if role == "superuser":
         return staff(is_superuser=True)

@@ -380,11 +380,13 @@ def test_only_a_manager_may_set_override_availability(scene, booker, manager):
 
 
 def test_a_booker_may_not_move_a_booking_that_carries_an_override(scene, booker):
+    """The move is checked without the manager's override, and refused with what it would break."""
     Booking.objects.filter(pk=scene.booking_a.pk).update(override_availability=True)
     before = snapshot()
 
     moved = client_for(booker).patch(f"{API}/booking/{scene.booking_a.pk}", {"start_at": iso(at(19)), "end_at": iso(at(20))})
-    assert moved.status_code == 403
+    assert moved.status_code == 409
+    assert [c["kind"] for c in moved.json()["conflicts"]] == ["outside_availability"]
     assert snapshot() == before
 
     noted = client_for(booker).patch(f"{API}/booking/{scene.booking_a.pk}", {"notes": "Bring shoes", "override_availability": True})

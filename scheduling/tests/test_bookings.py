@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from scheduling.permissions import SYSTEM
 from scheduling.models import Booking
 from scheduling.services import bookings as service
 from scheduling.services.errors import BookingConflict, InvalidTransition
@@ -26,13 +27,13 @@ def utc(*args):
     return dt.datetime(*args, tzinfo=UTC)
 
 
-def create(resource, customer, start, end, **kwargs):
-    return service.booking_create(resource=resource, customer=customer, start_at=start, end_at=end, **kwargs)
+def create(resource, customer, start, end, by=SYSTEM, **kwargs):
+    return service.booking_create(by=by, resource=resource, customer=customer, start_at=start, end_at=end, **kwargs)
 
 
 def test_a_new_booking_is_pending_and_stored_in_utc(resource, customer):
-    user = UserFactory()
-    booking = create(resource, customer, dt.datetime.fromisoformat("2026-03-02T10:00:00+01:00"), utc(2026, 3, 2, 10), created_by=user)
+    user = UserFactory(is_superuser=True)
+    booking = create(resource, customer, dt.datetime.fromisoformat("2026-03-02T10:00:00+01:00"), utc(2026, 3, 2, 10), by=user)
     booking.refresh_from_db()
     assert (booking.status, booking.start_at, booking.created_by) == ("pending", utc(2026, 3, 2, 9), user)
 
@@ -97,13 +98,13 @@ def test_nothing_overrides_an_overlap_or_an_inactive_resource(customer):
 
 def test_a_cancelled_booking_frees_its_time(resource, customer):
     first = create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
-    service.booking_cancel(booking=first)
+    service.booking_cancel(by=SYSTEM, booking=first)
     assert create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10)).pk
 
 
 def test_moving_a_booking_does_not_conflict_with_itself(resource, customer):
     booking = create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
-    service.booking_update(booking=booking, start_at=utc(2026, 3, 2, 9, 30), end_at=utc(2026, 3, 2, 10, 30))
+    service.booking_update(by=SYSTEM, booking=booking, start_at=utc(2026, 3, 2, 9, 30), end_at=utc(2026, 3, 2, 10, 30))
     booking.refresh_from_db()
     assert booking.start_at == utc(2026, 3, 2, 9, 30)
 
@@ -112,7 +113,7 @@ def test_moving_onto_another_booking_is_refused_and_nothing_changes(resource, cu
     create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
     second = create(resource, customer, utc(2026, 3, 2, 11), utc(2026, 3, 2, 12))
     with pytest.raises(BookingConflict):
-        service.booking_update(booking=second, start_at=utc(2026, 3, 2, 9, 30))
+        service.booking_update(by=SYSTEM, booking=second, start_at=utc(2026, 3, 2, 9, 30))
     second.refresh_from_db()
     assert second.start_at == utc(2026, 3, 2, 11)
 
@@ -122,13 +123,13 @@ def test_moving_to_another_resource_checks_that_resource(resource, customer):
     create(other, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
     booking = create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
     with pytest.raises(BookingConflict):
-        service.booking_update(booking=booking, resource=other)
+        service.booking_update(by=SYSTEM, booking=booking, resource=other)
 
 
 def test_editing_notes_of_a_booking_now_outside_hours_does_not_recheck(resource, customer):
     booking = create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
     AvailabilityFactory(resource=resource, weekday=0, start_time=dt.time(12), end_time=dt.time(17))
-    service.booking_update(booking=booking, notes="Bring towels")
+    service.booking_update(by=SYSTEM, booking=booking, notes="Bring towels")
     booking.refresh_from_db()
     assert booking.notes == "Bring towels"
 
@@ -136,8 +137,8 @@ def test_editing_notes_of_a_booking_now_outside_hours_does_not_recheck(resource,
 def test_a_cancelled_booking_can_be_moved_over_others(resource, customer):
     create(resource, customer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
     cancelled = create(resource, customer, utc(2026, 3, 2, 11), utc(2026, 3, 2, 12))
-    service.booking_cancel(booking=cancelled)
-    service.booking_update(booking=cancelled, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
+    service.booking_cancel(by=SYSTEM, booking=cancelled)
+    service.booking_update(by=SYSTEM, booking=cancelled, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
 
 
 ALLOWED = [
@@ -153,7 +154,7 @@ STATUSES = ["pending", "confirmed", "cancelled", "completed", "no_show"]
 @pytest.mark.parametrize(("current", "requested"), ALLOWED)
 def test_allowed_transitions(current, requested):
     booking = BookingFactory(status=current)
-    service.booking_transition(booking=booking, to_status=requested)
+    service.booking_transition(by=SYSTEM, booking=booking, to_status=requested)
     booking.refresh_from_db()
     assert booking.status == requested
 
@@ -165,7 +166,7 @@ def test_allowed_transitions(current, requested):
 def test_refused_transitions_name_both_statuses_and_change_nothing(current, requested):
     booking = BookingFactory(status=current)
     with pytest.raises(InvalidTransition) as error:
-        service.booking_transition(booking=booking, to_status=requested)
+        service.booking_transition(by=SYSTEM, booking=booking, to_status=requested)
     assert (error.value.current, error.value.requested) == (current, requested)
     assert current in str(error.value) and requested in str(error.value)
     booking.refresh_from_db()
@@ -174,18 +175,18 @@ def test_refused_transitions_name_both_statuses_and_change_nothing(current, requ
 
 def test_transition_helpers_update_the_callers_instance():
     booking = BookingFactory(status="pending")
-    service.booking_confirm(booking=booking)
+    service.booking_confirm(by=SYSTEM, booking=booking)
     assert booking.status == "confirmed"
-    service.booking_complete(booking=booking)
+    service.booking_complete(by=SYSTEM, booking=booking)
     assert booking.status == "completed"
     other = BookingFactory(status="confirmed", start_at=utc(2026, 5, 1, 9))
-    service.booking_no_show(booking=other)
+    service.booking_no_show(by=SYSTEM, booking=other)
     assert other.status == "no_show"
 
 
 def test_an_unknown_status_is_a_validation_error():
     with pytest.raises(ValidationError):
-        service.booking_transition(booking=BookingFactory(), to_status="lost")
+        service.booking_transition(by=SYSTEM, booking=BookingFactory(), to_status="lost")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the exclusion constraint exists on PostgreSQL only")

@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 from django.db import connection, connections
 
+from scheduling.permissions import SYSTEM
 from scheduling.models import Booking
 from scheduling.services import bookings
 from scheduling.services.bookings import booking_create
@@ -47,14 +48,14 @@ def run_concurrently(target, count):
 @contextlib.contextmanager
 def widened_race_window(seconds: float = 0.02):
     """Sleep between the availability check and the write, where a race would slip through."""
-    check = bookings._conflicts
+    check = bookings.resource_conflicts
 
     def slow_check(*args, **kwargs):
         conflicts = check(*args, **kwargs)
         time.sleep(seconds)
         return conflicts
 
-    with mock.patch.object(bookings, "_conflicts", slow_check):
+    with mock.patch.object(bookings, "resource_conflicts", slow_check):
         yield
 
 
@@ -68,7 +69,7 @@ def test_twenty_concurrent_overlapping_bookings_exactly_one_wins():
         # Every request overlaps every other: starts spread over 19 minutes, each lasts an hour.
         begin = start + dt.timedelta(minutes=index)
         try:
-            return booking_create(resource=resource, customer=customer, start_at=begin, end_at=begin + dt.timedelta(hours=1))
+            return booking_create(by=SYSTEM, resource=resource, customer=customer, start_at=begin, end_at=begin + dt.timedelta(hours=1))
         except BookingConflict as conflict:
             return conflict
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from scheduling.permissions import SYSTEM
 from scheduling.models import Booking
 from scheduling.services.availability import available_resources, free_slots
 from scheduling.tests.factories import (
@@ -73,7 +74,7 @@ def test_available_resources_of_a_type_are_those_free_for_the_whole_interval():
     AvailabilityFactory(resource=working, weekday=0, start_time=dt.time(8), end_time=dt.time(12))
     ResourceFactory(type=trainer, name="Inactive", active=False)
     ResourceFactory(name="Other type")
-    assert [r.name for r in available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))] == ["Free", "Working"]
+    assert [r.name for r in available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10), user=SYSTEM)] == ["Free", "Working"]
     assert free.pk
 
 
@@ -109,8 +110,8 @@ def test_available_resources_query_count_does_not_grow_with_resources(django_ass
         ResourceFactory(type=trainer)
     # 1: resources of the type; 2: their bookings; 3: their exceptions; 4: their availability rows.
     with django_assert_num_queries(4):
-        available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
+        available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10), user=SYSTEM)
     for _ in range(30):
         AvailabilityFactory(resource=ResourceFactory(type=trainer))
     with django_assert_num_queries(4):
-        assert len(available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))) == 33
+        assert len(available_resources(trainer, utc(2026, 3, 2, 9), utc(2026, 3, 2, 10), user=SYSTEM)) == 33

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from scheduling.permissions import SYSTEM
 from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
 from scheduling.services import notifications
@@ -93,6 +94,7 @@ def customer(db):
 
 def book(resource, customer, hour=9, **kwargs):
     return booking_service.booking_create(
+        by=SYSTEM,
         resource=resource, customer=customer, start_at=utc(2026, 3, 2, hour), end_at=utc(2026, 3, 2, hour + 1), **kwargs
     )
 
@@ -109,8 +111,8 @@ def later(seconds):
 
 def test_the_three_events_deliver_the_right_messages_to_the_right_recipients_with_a_valid_ics(smtp, trainer, customer):
     booking = book(trainer, customer)
-    booking_service.booking_confirm(booking=booking)
-    booking_service.booking_cancel(booking=booking)
+    booking_service.booking_confirm(by=SYSTEM, booking=booking)
+    booking_service.booking_cancel(by=SYSTEM, booking=booking)
 
     assert [rcpts for rcpts, _ in smtp.received] == [["jan@example.com", "anna@gym.example"]] * 3
     messages = [message for _, message in smtp.received]
@@ -147,7 +149,7 @@ def test_with_the_smtp_server_down_bookings_succeed_fast_and_their_notices_wait_
     smtp.stop()
     started = time.monotonic()
     booking = book(trainer, customer)
-    booking_service.booking_confirm(booking=booking)
+    booking_service.booking_confirm(by=SYSTEM, booking=booking)
     elapsed = time.monotonic() - started
 
     assert elapsed < 1.0, f"two booking writes took {elapsed:.2f}s with the mail server down"
@@ -189,7 +191,7 @@ def test_api_booking_requests_succeed_fast_with_the_smtp_server_down(smtp, train
 def test_after_the_server_returns_the_retry_delivers_each_notice_exactly_once(smtp, trainer, customer):
     smtp.stop()
     first, second = book(trainer, customer, hour=9), book(trainer, customer, hour=11)
-    booking_service.booking_confirm(booking=first)
+    booking_service.booking_confirm(by=SYSTEM, booking=first)
     assert Notification.objects.filter(state="failed").count() == 3
     smtp.start()
 

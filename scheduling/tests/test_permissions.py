@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.management import call_command
 from guardian.shortcuts import assign_perm
 
+from scheduling.services import resources as resource_service
 from scheduling import roles
 from scheduling.models import (
     Availability,
@@ -117,11 +118,24 @@ def test_a_group_grant_covers_its_members(two_resources):
     assert can(user, "add", model=Booking, resource=a)
 
 
+def set_owner(resource, user):
+    """As the API and the admin change an owner: save, then tell the service who the owner was."""
+    previous_owner_id = resource.owner_id
+    resource.owner = user
+    resource.save()
+    resource_service.resource_owner_changed(resource=resource, previous_owner_id=previous_owner_id)
+
+
+def test_a_resource_created_with_an_owner_gives_them_the_schedule_grant():
+    owner = UserFactory()
+    resource = ResourceFactory(owner=owner)
+    assert can(type(owner).objects.get(pk=owner.pk), "add", model=Availability, resource=resource)
+
+
 def test_an_owner_manages_the_schedule_of_their_own_resource_only(two_resources):
     a, b = two_resources
     owner = UserFactory()
-    a.owner = owner
-    a.save()
+    set_owner(a, owner)
     mine, theirs = AvailabilityFactory(resource=a), AvailabilityFactory(resource=b)
     assert can(owner, "change", mine) and can(owner, "delete", mine)
     assert can(owner, "add", model=Availability, resource=a)
@@ -133,16 +147,13 @@ def test_an_owner_manages_the_schedule_of_their_own_resource_only(two_resources)
 def test_the_schedule_grant_moves_with_ownership(two_resources):
     a, _ = two_resources
     first, second = UserFactory(), UserFactory()
-    a.owner = first
-    a.save()
-    a.owner = second
-    a.save()
+    set_owner(a, first)
+    set_owner(a, second)
     row = AvailabilityFactory(resource=a)
     first = type(first).objects.get(pk=first.pk)  # fresh permission caches
     assert not can(first, "change", row)
     assert can(type(second).objects.get(pk=second.pk), "change", row)
-    a.owner = None
-    a.save()
+    set_owner(a, None)
     assert not can(type(second).objects.get(pk=second.pk), "change", row)
 
 
