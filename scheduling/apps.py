@@ -12,3 +12,6 @@ class SchedulingConfig(AppConfig):
 
         # Booking saves write their e-mail notice; anymail's tracking webhooks update it.
         from scheduling import signals  # noqa: F401
+
+        # Registers the deploy check that anymail's webhooks are mounted behind their guard.
+        from scheduling import webhooks  # noqa: F401
