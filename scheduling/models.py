@@ -7,6 +7,7 @@ Invariants that a database can hold live here as constraints; the rules that nee
 import datetime as dt
 import zoneinfo
 
+from django import forms
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
@@ -14,6 +15,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Func, Q
+
+from scheduling.validators import (
+    METADATA_MAX_DEPTH,
+    json_text_deeper_than,
+    unreadable_metadata,
+    validate_metadata,
+    validate_multi_line,
+    validate_single_line,
+)
 
 MIDNIGHT = dt.time(0, 0)
 
@@ -30,6 +40,7 @@ def _available_timezones() -> set[str]:
 
 
 def validate_json_object(value) -> None:
+    # Migration 0001 refers to it; the field itself now uses validators.validate_metadata.
     if not isinstance(value, dict):
         raise ValidationError("Must be a JSON object.", code="not_an_object")
 
@@ -42,12 +53,42 @@ def empty_object() -> dict:
     return {}
 
 
+class MetadataFormField(forms.JSONField):
+    """The admin's JSON box: text nested too deeply is a form error, not a parser crash."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and json_text_deeper_than(value, METADATA_MAX_DEPTH):
+            raise ValidationError(f"Nested deeper than {METADATA_MAX_DEPTH} levels.", code="too_deep")
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        if isinstance(data, str) and json_text_deeper_than(data, METADATA_MAX_DEPTH):
+            return forms.fields.InvalidJSONInput(data)  # shown again as typed, with the error
+        return super().bound_data(data, initial)
+
+
+class MetadataField(models.JSONField):
+    """A JSON object within the bounds of `validate_metadata`.
+
+    A row stored deeper than the bound (before it existed, or by raw SQL) is never parsed: parsing
+    could exhaust the stack of whichever page loads the row, so it reads as a placeholder.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, str) and json_text_deeper_than(value, METADATA_MAX_DEPTH):
+            return unreadable_metadata()
+        return super().from_db_value(value, expression, connection)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": MetadataFormField, **kwargs})
+
+
 class ResourceType(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_single_line])
     color = models.CharField(
         max_length=7,
         default="#4f46e5",
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour of the form #rrggbb.")],
+        validators=[validate_single_line, RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour of the form #rrggbb.")],
     )
 
     class Meta:
@@ -62,10 +103,10 @@ class ResourceType(models.Model):
 
 
 class Resource(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     type = models.ForeignKey(ResourceType, on_delete=models.PROTECT, related_name="resources")
     active = models.BooleanField(default=True)
-    metadata = models.JSONField(default=empty_object, blank=True, validators=[validate_json_object])
+    metadata = MetadataField(default=empty_object, blank=True, validators=[validate_metadata])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -73,7 +114,7 @@ class Resource(models.Model):
         blank=True,
         related_name="owned_resources",
     )
-    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
+    timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_single_line, validate_timezone])
 
     class Meta:
         ordering = ["name", "id"]
@@ -92,10 +133,10 @@ class Resource(models.Model):
 
 
 class Customer(models.Model):
-    name = models.CharField(max_length=200)
-    email = models.EmailField()
-    phone = models.CharField(max_length=40, blank=True, default="")
-    notes = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=200, validators=[validate_single_line])
+    email = models.EmailField(validators=[validate_single_line])
+    phone = models.CharField(max_length=40, blank=True, default="", validators=[validate_single_line])
+    notes = models.TextField(blank=True, default="", validators=[validate_multi_line])
 
     class Meta:
         ordering = ["name", "id"]
@@ -155,7 +196,7 @@ class Booking(models.Model):
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
-    notes = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="", validators=[validate_multi_line])
     override_availability = models.BooleanField(
         default=False,
         help_text="Set by a manager to allow this booking outside working hours or over an exception.",
@@ -238,7 +279,7 @@ class ScheduleException(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True, default="")
+    reason = models.CharField(max_length=200, blank=True, default="", validators=[validate_single_line])
 
     class Meta:
         db_table = "scheduling_exception"

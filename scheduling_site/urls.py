@@ -8,6 +8,6 @@ urlpatterns = [
     path("admin/scheduling/utilisation/", include("scheduling.admin.reports")),  # before admin/: the report page
     path("admin/", admin.site.urls),
     path("api/", include("scheduling.api.urls")),
-    # anymail's tracking webhooks (delivered, bounced…) for the ESP configured in settings.
-    path("anymail/", include("anymail.urls")),
+    # anymail's tracking webhooks (delivered, bounced…), served only while secured (docs/spec.md §9.7).
+    path("anymail/", include("scheduling.webhooks")),
 ]

@@ -1,5 +1,5 @@
-"""Fields that hold the API's time rules (docs/spec.md §6.2): aware datetimes answered in UTC,
-a bounded calendar, and `24:00` as the end of a day.
+"""Fields that hold the API's input rules (docs/spec.md §6.2): aware datetimes answered in UTC,
+a bounded calendar, `24:00` as the end of a day, and JSON of bounded depth.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from scheduling.validators import METADATA_MAX_DEPTH, json_depth, validate_single_line
 
 UTC = dt.timezone.utc
 # The engine works a day either side of an interval in local time; the first and last years of
@@ -38,8 +40,22 @@ def within_calendar(value: dt.datetime) -> bool:
     return EARLIEST <= value < LATEST
 
 
+def _holds_control_characters(value) -> bool:
+    try:
+        validate_single_line(value)
+    except DjangoValidationError:
+        return True
+    return False
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset in, UTC out; a naive value is refused instead of guessed."""
+
+    def to_internal_value(self, value):
+        # Python's ISO parser takes any character as the date-time separator, NUL included.
+        if _holds_control_characters(value):
+            self.fail("invalid", format="ISO 8601 with an offset")
+        return super().to_internal_value(value)
 
     def enforce_timezone(self, value):
         try:
@@ -56,6 +72,8 @@ class AwareDateTimeFormField(forms.DateTimeField):
             return None
         if isinstance(value, dt.datetime):
             parsed = value
+        elif _holds_control_characters(value):
+            parsed = None
         else:
             try:
                 parsed = parse_datetime(str(value).strip())
@@ -112,3 +130,13 @@ class BoundedIdField(serializers.IntegerField):
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
 
+
+
+class BoundedJSONField(serializers.JSONField):
+    """JSON whose depth is checked before DRF serialises it to validate it, which a value nested
+    hundreds of levels deep would crash; the model's validators then apply the field's own bounds."""
+
+    def to_internal_value(self, data):
+        if json_depth(data) > METADATA_MAX_DEPTH:
+            raise serializers.ValidationError(f"Nested deeper than {METADATA_MAX_DEPTH} levels.", code="too_deep")
+        return super().to_internal_value(data)

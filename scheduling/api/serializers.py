@@ -20,6 +20,7 @@ from scheduling.api.fields import (
     RANGE_MESSAGE,
     AwareDateTimeField,
     BoundedIdField,
+    BoundedJSONField,
     EndTimeField,
     WallClockTimeField,
     within_calendar,
@@ -75,25 +76,12 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
             raise PermissionDenied(f"You may not refer to {visible.model._meta.verbose_name} {data}.") from None
 
 
-def validate_storable_json(value) -> None:
-    """PostgreSQL's jsonb refuses NUL characters (\\u0000) anywhere, keys included."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise serializers.ValidationError("Text may not contain NUL (\\u0000) characters.")
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 class ScheduledModelSerializer(serializers.ModelSerializer):
     serializer_related_field = VisibleRelatedField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
+        models.JSONField: BoundedJSONField,
     }
 
 
@@ -125,12 +113,6 @@ class ResourceSerializer(ScheduledModelSerializer):
     class Meta:
         model = Resource
         fields = ["id", "name", "type", "active", "metadata", "owner", "timezone"]
-        extra_kwargs = {"metadata": {"validators": [validate_storable_json]}}
-
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
 
 
 class CustomerSerializer(ScheduledModelSerializer):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import icalendar
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Notification, NotificationEvent, NotificationState
+from scheduling.validators import validate_single_line
 
 logger = logging.getLogger(__name__)
 
@@ -313,15 +315,34 @@ def notification_track(*, event) -> Notification | None:
         if notification is None:
             return None
         recipient = event.recipient or "*"
-        at = event.timestamp or timezone.now()
+        if not _is_address(recipient):
+            return None
+        now = timezone.now()
+        at = event.timestamp or now
         if timezone.is_naive(at):
             at = timezone.make_aware(at, dt.timezone.utc)
+        # A timestamp from the future (a wrong clock, a forged post) would outrank every real
+        # event that follows; clamped to now, the next real event replaces it.
+        at = min(at, now)
         stored = notification.delivery.get(recipient)
-        if stored and dt.datetime.fromisoformat(stored["at"]) > at:
-            return notification  # webhooks arrive out of order; keep the newer event
+        # Webhooks arrive out of order: keep the newer event, unless the stored one claims a time
+        # still to come (written before the clamp), which no real event could ever beat.
+        if stored and now >= dt.datetime.fromisoformat(stored["at"]) > at:
+            return notification
         notification.delivery[recipient] = {"event": event.event_type, "at": at.isoformat()}
         notification.save(update_fields=["delivery", "updated_at"])
     return notification
+
+
+def _is_address(recipient) -> bool:
+    """A key we may store: an e-mail address's length, no control characters (jsonb refuses NUL)."""
+    if not isinstance(recipient, str) or len(recipient) > 254:
+        return False
+    try:
+        validate_single_line(recipient)
+    except ValidationError:
+        return False
+    return True
 
 
 def _tracked_notification(event) -> Notification | None:
