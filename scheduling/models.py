@@ -96,6 +96,16 @@ class Customer(models.Model):
     email = models.EmailField()
     phone = models.CharField(max_length=40, blank=True, default="")
     notes = models.TextField(blank=True, default="")
+    # Who registered the customer: a holder of booking grants keeps seeing the customers they
+    # registered before any booking exists (scheduling.permissions.restrict).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="registered_customers",
+    )
 
     class Meta:
         ordering = ["name", "id"]
