@@ -137,6 +137,16 @@ class Customer(models.Model):
     email = models.EmailField(validators=[validate_single_line])
     phone = models.CharField(max_length=40, blank=True, default="", validators=[validate_single_line])
     notes = models.TextField(blank=True, default="", validators=[validate_multi_line])
+    # Who registered the customer: a holder of booking grants keeps seeing the customers they
+    # registered before any booking exists (scheduling.permissions.restrict).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="registered_customers",
+    )
 
     class Meta:
         ordering = ["name", "id"]

@@ -10,11 +10,15 @@ Two sources of rights, both read here and nowhere else:
 to at least one object" (used before the object is known, e.g. to offer an add button).
 `restrict(user, queryset)` filters a list to what the user may see. Nothing here raises: the API
 turns an invisible object into 404 and a visible but forbidden one into 403.
+
+Customers have no resource. A holder of booking grants sees those booked on a resource they may
+book, and those they registered; anyone else only one at a time, by exact e-mail address
+(`customers_with_email`), so the customer list is no address book of everybody.
 """
 
 from __future__ import annotations
 
-from django.db.models import Model, QuerySet
+from django.db.models import Case, Exists, IntegerField, Model, Q, QuerySet, Value, When
 from guardian.shortcuts import get_objects_for_user
 
 from scheduling.models import (
@@ -125,6 +129,9 @@ def can(user, action: str, obj=None, *, model: type[Model] | None = None, resour
     if target is None or model in (Customer, ResourceType):
         if model is ResourceType and obj is not None:
             return granted_resources(user, grants).filter(type=obj).exists()
+        if model is Customer and obj is not None and obj.pk is not None:
+            # Exactly the customers restrict() lists: no customer page beyond them.
+            return _granted_customers(user, grants, Customer.objects.filter(pk=obj.pk)).exists()
         return _holds_any_grant(user, grants)
     return any(user.has_perm(f"scheduling.{grant}", target) for grant in grants)
 
@@ -180,5 +187,44 @@ def restrict(user, queryset: QuerySet) -> QuerySet:
     if model is ResourceType:
         return queryset.filter(pk__in=Resource.objects.filter(pk__in=granted).values("type_id"))
     if model is Customer:
-        return queryset if granted_resources(user, grants).exists() else queryset.none()
+        return _granted_customers(user, grants, queryset)
     return queryset.filter(resource__in=granted)
+
+
+def _granted_customers(user, grants: frozenset[str], queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Customers booked on a resource the grants cover, or registered by the user while holding one.
+
+    One query: the grant is a subquery, so a user whose grants were all revoked keeps none.
+    """
+    granted = granted_resources(user, grants)
+    booked_here = Booking.objects.filter(resource__in=granted.values("pk")).values("customer_id")
+    return queryset.filter(Q(pk__in=booked_here) | (Q(created_by=user) & Exists(granted)))
+
+
+def may_name_any_customer(user) -> bool:
+    """May `user` put any existing customer on a booking (by id), not only the ones they see?
+
+    Whoever may add or change bookings: a customer found by e-mail (customers_with_email) must be
+    bookable. Naming one does not show it; the booking that results does, and that booking carries
+    its author and is e-mailed to the customer.
+    """
+    return can(user, "add", model=Booking) or can(user, "change", model=Booking)
+
+
+def customers_with_email(user, email: str, queryset: QuerySet[Customer] | None = None) -> QuerySet[Customer]:
+    """The customers with exactly this address (case-insensitive) that `user` may look up.
+
+    Model-wide viewers: every one, a plain filter. A holder of booking grants: at most one, even
+    beyond restrict() — the one a front desk needs to book someone who exists already; a visible
+    one when several share the address, else the oldest. Anyone else: none.
+    """
+    queryset = Customer.objects.all() if queryset is None else queryset
+    matching = Customer.objects.filter(email__iexact=email.strip())
+    visible = restrict(user, matching)
+    if visible is matching:  # restrict filtered nothing: a model-wide viewer
+        return queryset.filter(pk__in=matching.values("pk"))
+    if not can(user, "view", model=Customer):
+        return queryset.none()
+    seen_first = Case(When(pk__in=visible.values("pk"), then=Value(0)), default=Value(1), output_field=IntegerField())
+    one = matching.annotate(seen=seen_first).order_by("seen", "pk").values("pk")[:1]
+    return queryset.filter(pk__in=one)

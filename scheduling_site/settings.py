@@ -4,7 +4,9 @@ Every setting that differs between a laptop and production comes from an environ
 a strict parser: a bad value stops the process at start-up instead of surfacing later.
 """
 
+import datetime as dt
 import os
+import re
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +37,42 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_positive_int(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value} must be at least 1.")
+    return value
+
+
+RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name: str) -> str | None:
+    """A DRF throttle rate `<n>/<period>`, or None when unset. DRF itself reads only the period's
+    first letter (so "10/mango" would pass as a minute); here a typo stops the process."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"([1-9][0-9]*)/([a-z]+)", raw)
+    if not match or match.group(2) not in RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate such as 1000/min (periods: {', '.join(RATE_PERIODS)}).")
+    return raw
+
+
+CACHE_TABLE = "scheduling_cache"  # created by the migration scheduling 0005_cache_table
+
+
+def cache_from_url(url: str) -> dict:
+    """The default cache: the database unless CACHE_URL names a Redis server (redis:// or rediss://)."""
+    url = url.strip()
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(f"CACHE_URL must be redis:// or rediss:// (or unset for the database cache), not {url.split('://')[0]!r}.")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -68,6 +106,7 @@ INSTALLED_APPS = [
     "anymail",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "scheduling",
 ]
 
@@ -81,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a login refused for lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "scheduling_site.urls"
@@ -132,6 +173,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked. Standalone (it only
+    # watches), so permissions stay with ModelBackend and guardian's backend below.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -143,6 +187,30 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 GUARDIAN_RAISE_403 = False
+
+# Behind NUM_PROXIES proxies the client is that many addresses from the right of X-Forwarded-For;
+# with 0 (no proxy) a client-sent X-Forwarded-For is ignored, so it cannot dodge a lockout.
+# One rule (DRF's) for the API throttles and the admin's login lockout: scheduling.client_ip.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+
+# Login lockout of the admin (django-axes; docs/spec.md §8.7). Attempts are rows in the database, so
+# every worker and host counts together. Username and IP together: a stranger guessing a
+# colleague's password from elsewhere cannot lock the colleague out.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_positive_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_positive_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "scheduling.client_ip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# --- Cache ----------------------------------------------------------------------------------------
+# Shared by every worker and host (the API's throttle counters live here): the database by default,
+# Redis with CACHE_URL=redis://host:6379/0.
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 # --- Time -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -214,7 +282,7 @@ REST_FRAMEWORK = {
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`; the session
     # keeps the browsable API working after a login through the admin.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "scheduling.api.throttling.GuardedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -229,7 +297,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "scheduling.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "scheduling.api.schema.SchedulingAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": NUM_PROXIES,
+    # Authenticated users: unthrottled unless API_USER_RATE is set. Failed authentication has its
+    # own brake in the token authentication (scheduling.api.throttling, docs/spec.md §6.8).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_rate("API_USER_RATE")},
 }
+# From the API_AUTH_FAILURE_LIMIT-th failed authentication of one IP within the window, that IP's
+# requests that carry credentials answer 429 until the oldest failure leaves the window.
+API_AUTH_FAILURE_LIMIT = env_positive_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_positive_int("API_AUTH_FAILURE_WINDOW", 600)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scheduling back-office API",
     "DESCRIPTION": "Resources, bookings, working hours and availability. Datetimes are ISO 8601 with an offset and "

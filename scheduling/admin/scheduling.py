@@ -99,7 +99,14 @@ class ResourceTypeAdmin(LayeredPermissionAdmin):
 @admin.register(Customer)
 class CustomerAdmin(LayeredPermissionAdmin):
     list_display = ["name", "email", "phone", "booking_count"]
+    # Searches the restricted list only: a grant holder finds no customer beyond restrict().
     search_fields = ["name", "email", "phone"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user  # so a grant holder keeps seeing whom they registered
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
         visible = restrict(request.user, Booking.objects.all()).values("pk")

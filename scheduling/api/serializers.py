@@ -36,7 +36,7 @@ from scheduling.models import (
     ScheduleException,
 )
 from scheduling.engine import ConflictKind
-from scheduling.permissions import restrict
+from scheduling.permissions import may_name_any_customer, restrict
 from scheduling.services.bookings import TRANSITION_ACTIONS
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, validate_interval
 
@@ -59,7 +59,10 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         given when it filters nothing."""
         everything = super().get_queryset()
         request = self.context.get("request")
-        return everything, (restrict(request.user, everything) if request is not None else everything.none())
+        return everything, (self.visible(request.user, everything) if request is not None else everything.none())
+
+    def visible(self, user, everything):
+        return restrict(user, everything)
 
     def to_internal_value(self, data):
         # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
@@ -74,6 +77,14 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
             if visible is everything:
                 self.fail("does_not_exist", pk_value=data)
             raise PermissionDenied(f"You may not refer to {visible.model._meta.verbose_name} {data}.") from None
+
+
+class BookableCustomerField(VisibleRelatedField):
+    """A booking's customer: any existing one for a user who may book (docs/spec.md §6.6), so that a
+    customer found by `?email=` can be booked; naming an id shows nothing of the customer."""
+
+    def visible(self, user, everything):
+        return everything if may_name_any_customer(user) else restrict(user, everything)
 
 
 class ScheduledModelSerializer(serializers.ModelSerializer):
@@ -122,6 +133,7 @@ class CustomerSerializer(ScheduledModelSerializer):
 
 
 class BookingSerializer(ScheduledModelSerializer):
+    customer = BookableCustomerField(queryset=Customer.objects.all())
     status = serializers.ChoiceField(
         choices=BookingStatus.choices,
         required=False,

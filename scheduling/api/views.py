@@ -117,8 +117,13 @@ class ResourceViewSet(ScopedViewSet):
 class CustomerViewSet(ScopedViewSet):
     queryset = Customer.objects.all()
     serializer_class = CustomerSerializer
+    filterset_class = filters.CustomerFilter
     ordering = ("name", "id")
     conflict_responses = {"destroy": schema.PROTECTED}
+
+    def perform_create(self, serializer):
+        # The registering user keeps seeing the customer (scheduling.permissions.restrict).
+        serializer.save(created_by=self.request.user)
 
 
 class AvailabilityViewSet(ScopedViewSet):

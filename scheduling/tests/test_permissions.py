@@ -102,9 +102,12 @@ def test_a_booking_grant_on_a_covers_a_only(two_resources):
     assert hidden not in restrict(user, Booking.objects.all())
     assert restrict(user, Booking.objects.all()).count() == 1
     assert not can(user, "delete", Booking.objects.get(resource=a))
-    # Booking needs a customer: grant holders see and register customers, and see the type of A.
-    CustomerFactory()
-    assert can(user, "add", model=Customer) and restrict(user, Customer.objects.all()).exists()
+    # Booking needs a customer: grant holders register customers and see those booked on A (only:
+    # test_customer_visibility.py), and see the type of A.
+    stranger = CustomerFactory()
+    assert can(user, "add", model=Customer)
+    assert list(restrict(user, Customer.objects.all())) == [Booking.objects.get(resource=a).customer]
+    assert not can(user, "view", stranger)
     assert list(restrict(user, ResourceType.objects.all())) == [a.type]
     assert can(user, "view", a.type) and not can(user, "view", b.type)
 

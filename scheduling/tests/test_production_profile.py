@@ -21,8 +21,8 @@ PRODUCTION_ENV = {
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     # Only what the case gives: the suite's own variables (e.g. DJANGO_ALLOW_ASYNC_UNSAFE, set by
     # the browser tests) must not leak into a production check.
-    ours = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE", "TASKS_BACKEND", "HTTPS", "STATIC_ROOT"}
-    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
+    ours = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE", "TASKS_BACKEND", "HTTPS", "STATIC_ROOT", "CACHE_URL", "NUM_PROXIES"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("SECURE_", "SESSION_", "CSRF_", "API_", "AXES_"))}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean | env, capture_output=True, text=True, timeout=60)
 
 
@@ -81,3 +81,38 @@ def test_gunicorn_refuses_to_start_without_a_shared_secret_key():
     assert result.returncode == 0, result.stderr
     assert refused.returncode != 0
     assert "SECRET_KEY must be set" in refused.stderr
+
+
+def test_the_cache_is_the_database_by_default_and_redis_when_cache_url_says_so():
+    default = settings_value("settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']", PRODUCTION_ENV)
+    redis = settings_value(
+        "settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']",
+        PRODUCTION_ENV | {"CACHE_URL": "redis://127.0.0.1:6379/1"},
+    )
+
+    assert default == "django.core.cache.backends.db.DatabaseCache scheduling_cache"
+    assert redis == "django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/1"
+
+
+def test_a_cache_url_of_another_kind_stops_the_process():
+    result = run(["manage.py", "check"], PRODUCTION_ENV | {"CACHE_URL": "memcached://127.0.0.1:11211"})
+
+    assert result.returncode != 0
+    assert "CACHE_URL must be redis:// or rediss://" in result.stderr
+
+
+def test_brake_settings_come_from_the_environment_and_typos_stop_the_process():
+    tuned = {"API_USER_RATE": "1000/min", "API_AUTH_FAILURE_LIMIT": "5", "AXES_FAILURE_LIMIT": "4", "AXES_COOLOFF_MINUTES": "30", "NUM_PROXIES": "1"}
+    values = settings_value(
+        "settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], settings.API_AUTH_FAILURE_LIMIT, settings.AXES_FAILURE_LIMIT, "
+        "settings.AXES_COOLOFF_TIME, settings.REST_FRAMEWORK['NUM_PROXIES']",
+        PRODUCTION_ENV | tuned,
+    )
+    defaults = settings_value("settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], settings.REST_FRAMEWORK['NUM_PROXIES']", PRODUCTION_ENV)
+    typo = run(["manage.py", "check"], PRODUCTION_ENV | {"API_USER_RATE": "1000/mango"})
+    zero = run(["manage.py", "check"], PRODUCTION_ENV | {"AXES_FAILURE_LIMIT": "0"})
+
+    assert values == "{'user': '1000/min'} 5 4 0:30:00 1"
+    assert defaults == "{'user': None} 0"
+    assert typo.returncode != 0 and "API_USER_RATE='1000/mango' is not a rate" in typo.stderr
+    assert zero.returncode != 0 and "AXES_FAILURE_LIMIT=0 must be at least 1" in zero.stderr

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0004_roles_outbox'),
+        ('scheduling', '0006_customer_created_by'),
     ]
 
     operations = [
