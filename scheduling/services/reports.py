@@ -7,7 +7,6 @@ one pass per resource; the arithmetic per day is a sweep over the merged interva
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from scheduling import engine, selectors
+from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, Interval
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
@@ -155,7 +155,7 @@ class UtilisationReport:
         return rows
 
     def write_csv(self, out) -> None:
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = SafeDictWriter(out, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(self.csv_rows())
 
