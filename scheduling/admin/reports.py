@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from scheduling.ids import IdModelChoiceField
 from scheduling.models import ResourceType
 from scheduling.permissions import can_view_reports
 from scheduling.services.reports import Figures, UtilisationReport, select_resources, utilisation_report, validate_period, validate_zone
@@ -28,7 +29,7 @@ HEATMAP_MAX_RESOURCES = 200
 
 
 class UtilisationForm(forms.Form):
-    type = forms.ModelChoiceField(queryset=ResourceType.objects.all(), required=False, empty_label="All types")
+    type = IdModelChoiceField(queryset=ResourceType.objects.all(), required=False, empty_label="All types")
     tz = forms.CharField(required=False, label="Time zone", help_text="An IANA zone, e.g. Europe/Warsaw; empty: each resource's own.")
 
     def __init__(self, *args, **kwargs):

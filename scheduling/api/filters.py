@@ -6,20 +6,16 @@ answering an error that would tell which ids exist. Time windows keep the overla
 
 from __future__ import annotations
 
-from django import forms
 from django_filters import rest_framework as filters
 
-from scheduling.api.fields import MAX_ID, AwareDateTimeFormField
+from scheduling.api.fields import AwareDateTimeFormField
+from scheduling.ids import IdField
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ScheduleException
 
 
 class IdFilter(filters.Filter):
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
+    # parse_id's rule: Django's IntegerField would read "٣" or "1 " as an id.
+    field_class = IdField
 
 
 class AwareDateTimeFilter(filters.Filter):

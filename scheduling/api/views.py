@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -31,6 +32,7 @@ from scheduling.api.serializers import (
     SlotsAnswerSerializer,
     SlotsQuerySerializer,
 )
+from scheduling.ids import parse_id
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
 from scheduling.permissions import can, can_override_availability, restrict
 from scheduling.services import availability as availability_service
@@ -47,6 +49,16 @@ class ScopedViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return restrict(self.request.user, self.queryset.model.objects.order_by(*self.ordering))
+
+    def get_object(self):
+        # The router lets any path segment through so that a non-id is this JSON 404, not Django's
+        # HTML one; the ORM would read "٣" or "1 " as an id, so the id is parsed here, once.
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        pk = parse_id(self.kwargs.get(lookup))
+        if pk is None:
+            raise Http404
+        self.kwargs[lookup] = pk
+        return super().get_object()
 
     def perform_create(self, serializer):
         self.require("add", serializer.validated_data.get("resource"))

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from scheduling import engine, selectors
 from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, Interval
+from scheduling.ids import parse_id
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
 
@@ -191,8 +192,8 @@ def validate_zone(zone: str | None) -> None:
 def find_type(value: str) -> ResourceType:
     """A type by name (case-insensitive) or, failing that, by id."""
     found = ResourceType.objects.filter(name__iexact=value).first()
-    if found is None and value.isdigit():
-        found = ResourceType.objects.filter(pk=int(value)).first()
+    if found is None and parse_id(value) is not None:
+        found = ResourceType.objects.filter(pk=parse_id(value)).first()
     if found is None:
         known = ", ".join(ResourceType.objects.values_list("name", flat=True)) or "none"
         raise ValidationError({"type": f"Unknown resource type {value!r}; known types: {known}."})
