@@ -104,8 +104,8 @@ class ResourceViewSet(ScopedViewSet):
         q = query.validated_data
         duration = _minutes(q["duration"])
         step = _minutes(q["step"]) if "step" in q else None
-        found = availability_service.free_slots(resource, q["start"], q["end"], duration, step)
-        answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in found]}
+        page = availability_service.free_slots_page(resource, q["start"], q["end"], duration, step, limit=q["limit"])
+        answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in page.slots], "next": page.next_start}
         return Response(SlotsAnswerSerializer(answer).data)
 
     @extend_schema(parameters=[AvailableQuerySerializer], responses={200: ResourceSerializer(many=True)})

@@ -20,7 +20,7 @@ from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, Interval
 from scheduling.ids import parse_id
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
-from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
+from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR, slot_step
 
 ZERO = dt.timedelta(0)
 MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
@@ -170,15 +170,15 @@ def _csv_row(kind: str, data: dict, **names) -> dict:
 # --- Input ------------------------------------------------------------------------------------------
 
 
-def validate_period(first_day: dt.date, last_day: dt.date) -> None:
+def validate_period(first_day: dt.date, last_day: dt.date, *, max_days: int = MAX_PERIOD_DAYS) -> None:
     for name, day in (("from", first_day), ("to", last_day)):
         # Days are widened to instants a day either side; the ends of the calendar would overflow.
         if not MIN_YEAR <= day.year <= MAX_YEAR:
             raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
     if last_day < first_day:
         raise ValidationError({"to": f"{last_day} is before {first_day}."})
-    if (last_day - first_day).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationError({"to": f"The period may be at most {MAX_PERIOD_DAYS} days long."})
+    if (last_day - first_day).days + 1 > max_days:
+        raise ValidationError({"to": f"The period may be at most {max_days} days long."})
 
 
 def validate_zone(zone: str | None) -> None:
@@ -364,11 +364,8 @@ def free_slots_of_type(
     validate_zone(tz)
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         raise ValidationError({"on": f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
-    step = step or duration
-    if duration <= ZERO:
-        raise ValidationError({"duration": "The duration must be positive."})
-    if step <= ZERO:
-        raise ValidationError({"step": "The step must be positive."})
+    # At least 5 minutes: one day then holds at most 300 starts per resource.
+    step = slot_step(duration, step)
     resources = list(Resource.objects.filter(type=resource_type, active=True).order_by("name", "pk"))
     spans = {r.pk: tuple(day_bounds(day, day, tz or r.timezone)) for r in resources}
     if not resources:
