@@ -33,9 +33,18 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name.", code="invalid_timezone")
 
 
+# Files a zoneinfo directory may hold that are not places (docs/spec.md §1, "Time zone names"):
+# `localtime` is the host's own zone under another name (Debian links it), `Factory` is tzdata's
+# "zone not set" placeholder, `posixrules` a template; `posix/` and `right/` are copies, and
+# `right/` counts leap seconds, so its UTC would be wrong.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+NOT_PLACE_PREFIXES = ("posix/", "right/")
+
+
 def _available_timezones() -> set[str]:
     if not hasattr(_available_timezones, "cache"):
-        _available_timezones.cache = zoneinfo.available_timezones() | {"UTC"}
+        names = zoneinfo.available_timezones() | {"UTC"}
+        _available_timezones.cache = {n for n in names if n not in NOT_PLACES and not n.startswith(NOT_PLACE_PREFIXES)}
     return _available_timezones.cache
 
 

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from scheduling.ids import IdModelChoiceField, parse_id
 from scheduling.permissions import can, resource_of, restrict
 
 
@@ -10,6 +11,16 @@ class LayeredPermissionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return restrict(request.user, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        # The ORM would read "٣" in /admin/…/٣/change/ as 3: a non-id is a missing object.
+        if from_field is None and parse_id(object_id) is None:
+            return None
+        return super().get_object(request, object_id, from_field)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdModelChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request):
         return can(request.user, "view", model=self.model)
@@ -32,6 +43,10 @@ class LayeredPermissionInline(admin.options.InlineModelAdmin):
 
     def get_queryset(self, request):
         return restrict(request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdModelChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _can(self, request, action, parent):
         return can(request.user, action, model=self.model, resource=resource_of(parent))

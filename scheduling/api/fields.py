@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scheduling.validators import METADATA_MAX_DEPTH, json_depth, validate_single_line
+from scheduling.ids import MAX_ID, parse_id
 
 UTC = dt.timezone.utc
 # The engine works a day either side of an interval in local time; the first and last years of
@@ -22,7 +23,6 @@ EARLIEST = dt.datetime(2, 1, 1, tzinfo=UTC)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
 NAIVE_MESSAGE = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
 RANGE_MESSAGE = "The datetime must lie between the years 2 and 9998 (UTC)."
-MAX_ID = 2**63 - 1
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
@@ -123,13 +123,20 @@ class EndTimeField(WallClockTimeField):
 
 
 class BoundedIdField(serializers.IntegerField):
-    """An id in a body: an integer a database key can hold, so a lookup never overflows."""
+    """An id in a body or a query string: an integer a database key can hold, so a lookup never
+    overflows; given as text, ASCII digits only (`parse_id`: DRF's own parsing reads "٣" as 3)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
 
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            if parse_id(data) is None:
+                self.fail("invalid")
+            data = int(data)
+        return super().to_internal_value(data)
 
 
 class BoundedJSONField(serializers.JSONField):

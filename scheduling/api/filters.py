@@ -6,21 +6,17 @@ answering an error that would tell which ids exist. Time windows keep the overla
 
 from __future__ import annotations
 
-from django import forms
 from django_filters import rest_framework as filters
 
-from scheduling.api.fields import MAX_ID, AwareDateTimeFormField
+from scheduling.api.fields import AwareDateTimeFormField
+from scheduling.ids import IdField
 from scheduling.models import Availability, Booking, BookingStatus, Customer, Resource, ScheduleException
 from scheduling.permissions import customers_with_email
 
 
 class IdFilter(filters.Filter):
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
+    # parse_id's rule: Django's IntegerField would read "٣" or "1 " as an id.
+    field_class = IdField
 
 
 class AwareDateTimeFilter(filters.Filter):

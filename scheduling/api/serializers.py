@@ -37,10 +37,14 @@ from scheduling.models import (
 )
 from scheduling.engine import ConflictKind
 from scheduling.permissions import may_name_any_customer, restrict
+from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, MIN_SLOT_STEP, validate_interval
 from scheduling.services.bookings import TRANSITION_ACTIONS
-from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, validate_interval
 
 MAX_SLOT_MINUTES = int(MAX_SLOT_WINDOW.total_seconds() // 60)
+MIN_STEP_MINUTES = int(MIN_SLOT_STEP.total_seconds() // 60)
+# One answer holds at most this many slots (docs/spec.md §6.5): the worst request stays far from the
+# worker timeout (docs/performance.md); a larger `limit` is read as this, not refused.
+DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT = 500, 5000
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
@@ -237,8 +241,21 @@ class SlotsQuerySerializer(serializers.Serializer):
     end = AwareDateTimeField(help_text="End of the search window; at most 62 days after start.")
     duration = serializers.IntegerField(min_value=1, max_value=MAX_SLOT_MINUTES, help_text="Length of a slot in minutes.")
     step = serializers.IntegerField(
-        min_value=1, max_value=MAX_SLOT_MINUTES, required=False, help_text="Minutes between slot starts; defaults to duration."
+        min_value=MIN_STEP_MINUTES,
+        max_value=MAX_SLOT_MINUTES,
+        required=False,
+        help_text=f"Minutes between slot starts, at least {MIN_STEP_MINUTES}; defaults to duration (but at least {MIN_STEP_MINUTES}).",
     )
+    limit = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        default=DEFAULT_SLOT_LIMIT,
+        help_text=f"At most this many slots in the answer (default {DEFAULT_SLOT_LIMIT}; more than {MAX_SLOT_LIMIT} is read as {MAX_SLOT_LIMIT}). "
+        "Continue from `next`.",
+    )
+
+    def validate_limit(self, value):
+        return min(value, MAX_SLOT_LIMIT)
 
     def validate(self, attrs):
         validate_stored_interval(attrs, names=("start", "end"), max_span=MAX_SLOT_WINDOW)
@@ -253,6 +270,9 @@ class SlotSerializer(serializers.Serializer):
 class SlotsAnswerSerializer(serializers.Serializer):
     resource = serializers.IntegerField()
     slots = SlotSerializer(many=True)
+    next = AwareDateTimeField(
+        allow_null=True, help_text="Start of the first slot not returned (null: none left); ask again with start=<next> and the same end, duration and step."
+    )
 
 
 class AvailableQuerySerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -31,6 +32,7 @@ from scheduling.api.serializers import (
     SlotsAnswerSerializer,
     SlotsQuerySerializer,
 )
+from scheduling.ids import parse_id
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
 from scheduling.permissions import can, restrict
 from scheduling.services import availability as availability_service
@@ -49,6 +51,16 @@ class ScopedViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return restrict(self.request.user, self.queryset.model.objects.order_by(*self.ordering))
+
+    def get_object(self):
+        # The router lets any path segment through so that a non-id is this JSON 404, not Django's
+        # HTML one; the ORM would read "٣" or "1 " as an id, so the id is parsed here, once.
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        pk = parse_id(self.kwargs.get(lookup))
+        if pk is None:
+            raise Http404
+        self.kwargs[lookup] = pk
+        return super().get_object()
 
     def perform_create(self, serializer):
         self.require("add", serializer.validated_data.get("resource"))
@@ -99,8 +111,8 @@ class ResourceViewSet(ScopedViewSet):
         q = query.validated_data
         duration = _minutes(q["duration"])
         step = _minutes(q["step"]) if "step" in q else None
-        found = availability_service.free_slots(resource, q["start"], q["end"], duration, step)
-        answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in found]}
+        page = availability_service.free_slots_page(resource, q["start"], q["end"], duration, step, limit=q["limit"])
+        answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in page.slots], "next": page.next_start}
         return Response(SlotsAnswerSerializer(answer).data)
 
     @extend_schema(parameters=[AvailableQuerySerializer], responses={200: ResourceSerializer(many=True)})

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from scheduling.ids import INVALID_ID_MESSAGE, parse_id
+
 
 def iso_date(value: str) -> dt.date:
     """argparse type: a calendar date as YYYY-MM-DD."""
@@ -23,6 +25,14 @@ def iso_date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def row_id(value: str) -> int:
+    """argparse type: a row id (`parse_id`: ASCII digits within a bigint; `int()` would take "٣")."""
+    number = parse_id(value)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id. {INVALID_ID_MESSAGE}")
+    return number
 
 
 def int_at_least(low: int) -> Callable[[str], int]:

@@ -7,7 +7,6 @@ one pass per resource; the arithmetic per day is a sweep over the merged interva
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -17,9 +16,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from scheduling import engine, selectors
+from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, ConflictKind, Interval
+from scheduling.ids import parse_id
 from scheduling.models import OCCUPYING_STATUSES, Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
-from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR
+from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR, slot_step
 
 ZERO = dt.timedelta(0)
 MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
@@ -155,7 +156,7 @@ class UtilisationReport:
         return rows
 
     def write_csv(self, out) -> None:
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = SafeDictWriter(out, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         writer.writerows(self.csv_rows())
 
@@ -169,15 +170,15 @@ def _csv_row(kind: str, data: dict, **names) -> dict:
 # --- Input ------------------------------------------------------------------------------------------
 
 
-def validate_period(first_day: dt.date, last_day: dt.date) -> None:
+def validate_period(first_day: dt.date, last_day: dt.date, *, max_days: int = MAX_PERIOD_DAYS) -> None:
     for name, day in (("from", first_day), ("to", last_day)):
         # Days are widened to instants a day either side; the ends of the calendar would overflow.
         if not MIN_YEAR <= day.year <= MAX_YEAR:
             raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
     if last_day < first_day:
         raise ValidationError({"to": f"{last_day} is before {first_day}."})
-    if (last_day - first_day).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationError({"to": f"The period may be at most {MAX_PERIOD_DAYS} days long."})
+    if (last_day - first_day).days + 1 > max_days:
+        raise ValidationError({"to": f"The period may be at most {max_days} days long."})
 
 
 def validate_zone(zone: str | None) -> None:
@@ -191,8 +192,8 @@ def validate_zone(zone: str | None) -> None:
 def find_type(value: str) -> ResourceType:
     """A type by name (case-insensitive) or, failing that, by id."""
     found = ResourceType.objects.filter(name__iexact=value).first()
-    if found is None and value.isdigit():
-        found = ResourceType.objects.filter(pk=int(value)).first()
+    if found is None and parse_id(value) is not None:
+        found = ResourceType.objects.filter(pk=parse_id(value)).first()
     if found is None:
         known = ", ".join(ResourceType.objects.values_list("name", flat=True)) or "none"
         raise ValidationError({"type": f"Unknown resource type {value!r}; known types: {known}."})
@@ -363,11 +364,8 @@ def free_slots_of_type(
     validate_zone(tz)
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         raise ValidationError({"on": f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
-    step = step or duration
-    if duration <= ZERO:
-        raise ValidationError({"duration": "The duration must be positive."})
-    if step <= ZERO:
-        raise ValidationError({"step": "The step must be positive."})
+    # At least 5 minutes: one day then holds at most 300 starts per resource.
+    step = slot_step(duration, step)
     resources = list(Resource.objects.filter(type=resource_type, active=True).order_by("name", "pk"))
     spans = {r.pk: tuple(day_bounds(day, day, tz or r.timezone)) for r in resources}
     if not resources:

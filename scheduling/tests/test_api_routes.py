@@ -359,7 +359,7 @@ def test_an_inactive_resource_has_no_slots(api, scene):
 
     response = api.get(f"{API}/resource/{scene.b.pk}/slots?start=2030-03-04T12:00:00Z&end=2030-03-04T14:00:00Z&duration=60")
 
-    assert response.json() == {"resource": scene.b.pk, "slots": []}
+    assert response.json() == {"resource": scene.b.pk, "slots": [], "next": None}
 
 
 @pytest.mark.parametrize(

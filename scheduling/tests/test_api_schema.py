@@ -44,7 +44,7 @@ def test_the_schema_describes_the_availability_questions(schema):
     assert set(request["required"]) == {"resource_id", "start_at", "end_at"}
     assert check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AvailabilityAnswer")
     assert {"400", "404"} <= set(check["responses"])
-    assert {p["name"] for p in slots["parameters"]} == {"id", "start", "end", "duration", "step"}
+    assert {p["name"] for p in slots["parameters"]} == {"id", "start", "end", "duration", "step", "limit"}
     assert {p["name"] for p in available["parameters"]} == {"type", "start_at", "end_at"}
     assert available["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
 

@@ -294,7 +294,7 @@ def test_table_lists_resources_and_type_totals(scene):
         (["--from", "2026-03-28", "--to", "2026-03-30", "--resource", "999999"], "--resource: Unknown resource id(s): 999999."),
         (["--from", "2026-03-28", "--to", "2026-03-30", "--tz", "Mars/Olympus"], "--tz: "),
         (["--from", "2026-02-30", "--to", "2026-03-30"], "'2026-02-30' is not a date; use YYYY-MM-DD."),
-        (["--from", "2026-03-28", "--to", "2026-03-30", "--resource", "x"], "invalid int value"),
+        (["--from", "2026-03-28", "--to", "2026-03-30", "--resource", "x"], "'x' is not an id"),
         (["--from", "2026-03-28", "--to", "2026-03-30", "--format", "xml"], "invalid choice"),
     ],
 )

@@ -9,7 +9,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
-from scheduling.management.cli import command_error, iso_date, iterate_with_progress, text_table
+from scheduling.management.cli import command_error, iso_date, iterate_with_progress, row_id, text_table
 from scheduling.services.reports import STATUSES, UtilisationReport, find_type, select_resources, utilisation_report
 
 FORMATS = ("table", "csv", "json")
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="first_day", type=iso_date, required=True, metavar="DATE", help="First day, YYYY-MM-DD.")
         parser.add_argument("--to", dest="last_day", type=iso_date, required=True, metavar="DATE", help="Last day (included), YYYY-MM-DD.")
         parser.add_argument("--type", dest="type_name", metavar="NAME|ID", help="Only the active resources of this type.")
-        parser.add_argument("--resource", dest="resource_ids", type=int, nargs="+", action="extend", default=[], metavar="ID", help="Only these resources (active or not).")
+        parser.add_argument("--resource", dest="resource_ids", type=row_id, nargs="+", action="extend", default=[], metavar="ID", help="Only these resources (active or not).")
         parser.add_argument("--format", dest="output_format", choices=FORMATS, default="table")
         parser.add_argument("--tz", metavar="ZONE", help="Read the dates in this IANA zone (default: each resource's own).")
 

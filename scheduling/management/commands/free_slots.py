@@ -4,7 +4,6 @@ Slots follow `free_slots` (docs/spec.md §2.4) for every active resource of the 
 the rules of this command are in docs/spec.md §10.3.
 """
 
-import csv
 import datetime as dt
 import json
 from zoneinfo import ZoneInfo
@@ -13,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from scheduling.csv_safe import SafeWriter
 from scheduling.management.cli import command_error, iso_date
 from scheduling.services.reports import ResourceSlots, find_type, free_slots_of_type
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise command_error(error) from None
         if output_format == "csv":
-            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer = SafeWriter(self.stdout)
             writer.writerow(["resource_id", "resource", "timezone", "start", "end"])
             writer.writerows([r.resource.pk, r.resource.name, r.zone, s.isoformat(), e.isoformat()] for r in found for s, e in _local(r))
         elif output_format == "json":
