@@ -11,3 +11,7 @@ urlpatterns = [
     # anymail's tracking webhooks (delivered, bounced…) for the ESP configured in settings.
     path("anymail/", include("anymail.urls")),
 ]
+
+# Refusals raised before a view runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields):
+# JSON under /api/, Django's page elsewhere.
+handler400 = "scheduling.api.errors.bad_request"
