@@ -2,17 +2,20 @@
 
 Ids are plain integers, not looked up: an unknown or invisible id filters to nothing instead of
 answering an error that would tell which ids exist. Time windows keep the overlap rule of §2.1.
+A parameter sent empty is refused, not ignored, and the schema states each parameter's values.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from scheduling.api.fields import MAX_ID, AwareDateTimeFormField
 from scheduling.models import Availability, Booking, BookingStatus, Resource, ScheduleException
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.Filter):
     field_class = forms.IntegerField
 
@@ -29,6 +32,7 @@ class AwareDateTimeFilter(filters.Filter):
 TRUE_WORDS, FALSE_WORDS = ("true", "True", "1"), ("false", "False", "0")
 
 
+@extend_schema_field({"type": "string", "enum": list(TRUE_WORDS + FALSE_WORDS)})
 class StrictBooleanFilter(filters.TypedChoiceFilter):
     """true/false (also True/False and 1/0, as clients spell them); anything else is a 400, not silently ignored."""
 
@@ -38,7 +42,19 @@ class StrictBooleanFilter(filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
-class OverlapWindowFilterSet(filters.FilterSet):
+class StrictFilterSet(filters.FilterSet):
+    """`?start=` is a 400 naming `start`, not "no filter": no parameter's schema allows an empty value."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.filters:
+            if "" in self.data.getlist(name):
+                self.form.add_error(name, "This parameter may not be empty.")
+                valid = False
+        return valid
+
+
+class OverlapWindowFilterSet(StrictFilterSet):
     """`start`/`end`: rows whose [start_at, end_at) overlaps the window; either bound alone works."""
 
     start = AwareDateTimeFilter(field_name="end_at", lookup_expr="gt", label="Rows ending after this instant.")
@@ -65,7 +81,7 @@ class BookingFilter(OverlapWindowFilterSet):
         fields = ["resource", "customer", "resource_type", "type", "status", "start", "end"]
 
 
-class ResourceFilter(filters.FilterSet):
+class ResourceFilter(StrictFilterSet):
     type = IdFilter(field_name="type_id")
     active = StrictBooleanFilter()
 
@@ -74,7 +90,7 @@ class ResourceFilter(filters.FilterSet):
         fields = ["type", "active"]
 
 
-class AvailabilityFilter(filters.FilterSet):
+class AvailabilityFilter(StrictFilterSet):
     resource = IdFilter(field_name="resource_id")
     weekday = filters.ChoiceFilter(choices=Availability.Weekday.choices)
 

@@ -21,7 +21,15 @@ from scheduling.api.fields import (
     AwareDateTimeField,
     BoundedIdField,
     EndTimeField,
+    JsonIdField,
+    JsonObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictIntegerField,
     WallClockTimeField,
+    is_json_integer,
     within_calendar,
 )
 from scheduling.models import (
@@ -42,7 +50,18 @@ TRANSITION_ACTIONS = ("confirm", "cancel", "complete", "no_show")
 CONFLICT_KINDS = ("booking", "exception", "outside_availability", "inactive_resource")
 
 
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+class StrictRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key written as a JSON integer id (not "5", not 5.0: the schema says integer)."""
+
+    def to_internal_value(self, data):
+        if not is_json_integer(data):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if parse_id(data) is None:  # outside 1 … 2⁶³−1: no row has it, and the lookup would overflow
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class VisibleRelatedField(StrictRelatedField):
     """A foreign key written as an integer id, looked up among the rows the user may see.
 
     An id outside them is 400 "does not exist" for a user who sees every row of the model (the id
@@ -61,13 +80,12 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return everything, (restrict(request.user, everything) if request is not None else everything.none())
 
     def to_internal_value(self, data):
-        # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
-        if isinstance(data, str) and parse_id(data) is not None:
-            data = int(data)
-        if not isinstance(data, int) or isinstance(data, bool):
+        if not is_json_integer(data):
             self.fail("incorrect_type", data_type=type(data).__name__)
         everything, visible = self._querysets()
         try:
+            if parse_id(data) is None:  # outside 1 … 2⁶³−1: unknown, and the lookup would overflow
+                raise visible.model.DoesNotExist
             return visible.get(pk=data)
         except ObjectDoesNotExist:
             if visible is everything:
@@ -89,10 +107,21 @@ def validate_storable_json(value) -> None:
             stack.extend(item)
 
 
+# DRF's field for each model field, swapped for the one that takes only the schema's JSON type.
+STRICT_FIELDS = {
+    serializers.CharField: StrictCharField,
+    serializers.EmailField: StrictEmailField,
+    serializers.IntegerField: StrictIntegerField,
+    serializers.BooleanField: StrictBooleanField,
+    serializers.JSONField: JsonObjectField,
+}
+
+
 class ScheduledModelSerializer(serializers.ModelSerializer):
     serializer_related_field = VisibleRelatedField
+    serializer_choice_field = StrictChoiceField
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
+        **{model_field: STRICT_FIELDS.get(field, field) for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()},
         models.DateTimeField: AwareDateTimeField,
     }
 
@@ -118,7 +147,7 @@ class ResourceTypeSerializer(ScheduledModelSerializer):
 
 
 class ResourceSerializer(ScheduledModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(
+    owner = StrictRelatedField(
         queryset=get_user_model().objects.all(), allow_null=True, required=False, help_text="A user id; the owner may manage the resource's schedule."
     )
 
@@ -126,11 +155,6 @@ class ResourceSerializer(ScheduledModelSerializer):
         model = Resource
         fields = ["id", "name", "type", "active", "metadata", "owner", "timezone"]
         extra_kwargs = {"metadata": {"validators": [validate_storable_json]}}
-
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
 
 
 class CustomerSerializer(ScheduledModelSerializer):
@@ -140,7 +164,7 @@ class CustomerSerializer(ScheduledModelSerializer):
 
 
 class BookingSerializer(ScheduledModelSerializer):
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=BookingStatus.choices,
         required=False,
         help_text="On create: pending (default) or confirmed. Afterwards only through the actions "
@@ -223,10 +247,10 @@ class ConflictSerializer(serializers.Serializer):
 
 
 class CheckAvailabilitySerializer(serializers.Serializer):
-    resource_id = BoundedIdField()
+    resource_id = JsonIdField()
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
-    booking_id = BoundedIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
+    booking_id = JsonIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
 
     def validate(self, attrs):
         validate_stored_interval(attrs)

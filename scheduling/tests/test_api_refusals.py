@@ -110,3 +110,74 @@ def test_a_form_body_is_a_json_415_and_writes_nothing(api, scene, content_type):
 
     assert_json_detail(response, 415)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("customer", {"name": "Eve", "email": "eve@example.com", "notes": 0}, "notes"),
+        ("customer", {"name": 5, "email": "eve@example.com"}, "name"),
+        ("resource_type", {"name": "Room", "color": "#aabbcc", "extra": 1, "id": 1} | {"name": True}, "name"),
+        ("availability", {"resource": "{a}", "weekday": "0", "start_time": "08:00", "end_time": "12:00"}, "weekday"),
+        ("availability", {"resource": "{a_str}", "weekday": 0, "start_time": "08:00", "end_time": "12:00"}, "resource"),
+        ("booking", {"resource": "{a}", "customer": "{customer}", "start_at": "2030-03-04T13:00:00Z", "end_at": "2030-03-04T14:00:00Z", "override_availability": 1}, "override_availability"),
+        ("resource", {"name": "Room 2", "type": "{type}", "metadata": []}, "metadata"),
+        ("resource", {"name": "Room 2", "type": "{type}", "active": "true"}, "active"),
+    ],
+)
+def test_a_json_value_of_another_type_than_the_schema_says_is_400_naming_it(api, scene, route, body, field):
+    ids = {"{a}": scene.a.pk, "{a_str}": str(scene.a.pk), "{customer}": scene.customer.pk, "{type}": scene.type.pk}
+    body = {key: ids.get(value, value) if isinstance(value, str) else value for key, value in body.items()}
+    before = snapshot()
+
+    response = api.post(f"{API}/{route}", body, format="json")
+
+    assert response.status_code == 400 and field in response.json(), response.content[:300]
+    assert snapshot() == before
+
+
+def test_strings_are_stored_as_sent_so_max_length_counts_what_was_sent(api):
+    exact = api.post(f"{API}/resource_type", {"name": " Hall ", "color": "#aabbcc"}, format="json")
+    too_long = api.post(f"{API}/resource_type", {"name": "\t" + "x" * 100}, format="json")
+
+    assert exact.status_code == 201 and ResourceType.objects.get(pk=exact.json()["id"]).name == " Hall "
+    assert too_long.status_code == 400 and "name" in too_long.json()
+
+
+@pytest.mark.parametrize("page", ["0", "", "-1"])
+def test_a_page_below_one_or_empty_is_a_json_404(api, scene, page):
+    assert_json_detail(api.get(f"{API}/booking?page={page}"), 404)
+
+
+@pytest.mark.parametrize("page_size", ["0", "", "null", "-5", "x", "1.5"])
+def test_a_page_size_that_is_not_a_positive_integer_is_400_naming_it(api, scene, page_size):
+    response = api.get(f"{API}/booking?page_size={page_size}")
+
+    assert response.status_code == 400 and "page_size" in response.json()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["start=", "end=", "resource=", "customer=", "type=", "resource_type=", "status=", "start=2030-03-04T00:00:00Z&end="],
+)
+def test_an_empty_filter_on_bookings_is_400_naming_it_not_no_filter(api, scene, query):
+    response = api.get(f"{API}/booking?{query}")
+
+    assert response.status_code == 400, response.content[:300]
+    assert query.split("&")[-1].rstrip("=") in response.json()
+
+
+@pytest.mark.parametrize(("route", "query"), [("resource", "active="), ("resource", "type="), ("availability", "weekday="), ("exception", "start=")])
+def test_an_empty_filter_on_other_lists_is_400_naming_it(api, scene, route, query):
+    response = api.get(f"{API}/{route}?{query}")
+
+    assert response.status_code == 400 and query.rstrip("=") in response.json()
+
+
+def test_a_resource_type_without_color_gets_the_default_the_schema_states(api):
+    schema = api.get("/api/schema/?format=json").json()["components"]["schemas"]["ResourceTypeRequest"]
+
+    created = api.post(f"{API}/resource_type", {"name": "Desk"}, format="json")
+
+    assert schema["properties"]["color"]["default"] == "#4f46e5"
+    assert created.status_code == 201 and created.json()["color"] == "#4f46e5"
