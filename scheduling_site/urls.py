@@ -11,3 +11,7 @@ urlpatterns = [
     # anymail's tracking webhooks (delivered, bounced…), served only while secured (docs/spec.md §9.7).
     path("anymail/", include("scheduling.webhooks")),
 ]
+
+# Refusals raised before a view runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields):
+# JSON under /api/, Django's page elsewhere.
+handler400 = "scheduling.api.errors.bad_request"

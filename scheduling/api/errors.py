@@ -1,7 +1,9 @@
 """Domain errors as HTTP answers (docs/spec.md §6.7), and the parser that keeps hostile bodies at 400.
 
 The services raise `BookingConflict`, `InvalidTransition` and Django's `ValidationError`; the ORM
-raises `ProtectedError` when a row is still referenced. Each becomes a 4xx here, in one place.
+raises `ProtectedError` when a row is still referenced; Django raises `RequestDataTooBig` and
+`TooManyFieldsSent` when a body is first read. Each becomes a JSON 4xx here, in one place: inside a
+DRF view through `exception_handler`, before or outside one through `bad_request` (the site's handler400).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import json
 import logging
 from collections import Counter
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -32,7 +36,23 @@ logger = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the server accepts."
+    default_code = "request_too_large"
+
+
+def refused_body(exc: Exception) -> exceptions.APIException | None:
+    """Django's refusals of a body (raised lazily, when the body is first read) as API errors."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return exceptions.ParseError("The form has more fields or files than the server accepts.")
+    return None
+
+
 def exception_handler(exc, context):
+    exc = refused_body(exc) or exc
     if isinstance(exc, (OperationalError, InterfaceError)):
         # The database is unreachable, not the request wrong: say so, and when to come back.
         # Connections are health-checked (CONN_HEALTH_CHECKS), so the next request reconnects.
@@ -51,6 +71,15 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = exceptions.PermissionDenied(str(exc))  # DRF would drop the service's reason
     return drf_exception_handler(exc, context)
+
+
+def bad_request(request, exception=None):
+    """handler400: a refusal raised before a view runs (a body read by the CSRF check, say) is JSON
+    under /api/, like every other answer there; the rest of the site keeps Django's page."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    error = refused_body(exception) or exceptions.ParseError("Bad request.")
+    return JsonResponse({"detail": str(error.detail)}, status=error.status_code)
 
 
 def field_errors(error: DjangoValidationError) -> dict:

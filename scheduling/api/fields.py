@@ -147,3 +147,77 @@ class BoundedJSONField(serializers.JSONField):
         if json_depth(data) > METADATA_MAX_DEPTH:
             raise serializers.ValidationError(f"Nested deeper than {METADATA_MAX_DEPTH} levels.", code="too_deep")
         return super().to_internal_value(data)
+
+
+# --- JSON values of the type the schema says (docs/spec.md §6.2) ------------------------------------
+# DRF converts by default ("5" is an integer, 0 a string, 1 a boolean); the schema promises types,
+# so the body fields take only the JSON type they are documented with.
+
+
+def is_json_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, kept as sent: trimming would let `maxLength` + spaces through, and blank-after-trim
+    refuse what `minLength` allows."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    pass
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: not "5", not 5.0, not true."""
+
+    def to_internal_value(self, data):
+        if not is_json_integer(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false: not 1, not "true"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """A choice of the JSON type of the choices: weekday 3, not "3"."""
+
+    def to_internal_value(self, data):
+        integers = all(is_json_integer(key) for key in self.choices)
+        if (integers and not is_json_integer(data)) or (not integers and not isinstance(data, str)):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class JsonIdField(StrictIntegerField):
+    """An id in a JSON body: a JSON integer a database key can hold."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JsonObjectField(BoundedJSONField):
+    """A JSON object (metadata): a list, a number or a string is refused."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="not_an_object")
+        return super().to_internal_value(data)

@@ -2,18 +2,21 @@
 
 Ids are plain integers, not looked up: an unknown or invisible id filters to nothing instead of
 answering an error that would tell which ids exist. Time windows keep the overlap rule of §2.1.
+A parameter sent empty is refused, not ignored, and the schema states each parameter's values.
 """
 
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from scheduling.api.fields import AwareDateTimeFormField
-from scheduling.ids import IdField
+from scheduling.ids import MAX_ID, IdField
 from scheduling.models import Availability, Booking, BookingStatus, Customer, Resource, ScheduleException
 from scheduling.permissions import customers_with_email
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.Filter):
     # parse_id's rule: Django's IntegerField would read "٣" or "1 " as an id.
     field_class = IdField
@@ -26,6 +29,7 @@ class AwareDateTimeFilter(filters.Filter):
 TRUE_WORDS, FALSE_WORDS = ("true", "True", "1"), ("false", "False", "0")
 
 
+@extend_schema_field({"type": "string", "enum": list(TRUE_WORDS + FALSE_WORDS)})
 class StrictBooleanFilter(filters.TypedChoiceFilter):
     """true/false (also True/False and 1/0, as clients spell them); anything else is a 400, not silently ignored."""
 
@@ -35,7 +39,19 @@ class StrictBooleanFilter(filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
-class OverlapWindowFilterSet(filters.FilterSet):
+class StrictFilterSet(filters.FilterSet):
+    """`?start=` is a 400 naming `start`, not "no filter": no parameter's schema allows an empty value."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.filters:
+            if "" in self.data.getlist(name):
+                self.form.add_error(name, "This parameter may not be empty.")
+                valid = False
+        return valid
+
+
+class OverlapWindowFilterSet(StrictFilterSet):
     """`start`/`end`: rows whose [start_at, end_at) overlaps the window; either bound alone works."""
 
     start = AwareDateTimeFilter(field_name="end_at", lookup_expr="gt", label="Rows ending after this instant.")
@@ -62,7 +78,7 @@ class BookingFilter(OverlapWindowFilterSet):
         fields = ["resource", "customer", "resource_type", "type", "status", "start", "end"]
 
 
-class ResourceFilter(filters.FilterSet):
+class ResourceFilter(StrictFilterSet):
     type = IdFilter(field_name="type_id")
     active = StrictBooleanFilter()
 
@@ -71,7 +87,7 @@ class ResourceFilter(filters.FilterSet):
         fields = ["type", "active"]
 
 
-class CustomerFilter(filters.FilterSet):
+class CustomerFilter(StrictFilterSet):
     email = filters.CharFilter(
         method="filter_email",
         label="An exact e-mail address (case-insensitive). A user limited to per-resource grants gets at most one "
@@ -87,7 +103,7 @@ class CustomerFilter(filters.FilterSet):
         return customers_with_email(self.request.user, value, Customer.objects.order_by(*queryset.query.order_by))
 
 
-class AvailabilityFilter(filters.FilterSet):
+class AvailabilityFilter(StrictFilterSet):
     resource = IdFilter(field_name="resource_id")
     weekday = filters.ChoiceFilter(choices=Availability.Weekday.choices)
 

@@ -1,7 +1,10 @@
-"""The OpenAPI description of the error answers (docs/spec.md §6.7), added to every operation.
+"""The OpenAPI description of the error answers (docs/spec.md §6.7), added to every operation, and
+the constraints drf-spectacular does not see on its own (§6.2): ids are integers from 1, strings
+carry no NUL, and a field left out on create takes the model's default.
 
 drf-spectacular documents the successful answer of each route; the errors follow from the route's
 shape (a body, an id, query parameters) and, for 409, from the view's `conflict_responses` (data).
+What OpenAPI cannot say (end after start, ids that name rows, uniqueness) is listed in docs/spec.md §6.9.
 """
 
 from __future__ import annotations
@@ -9,10 +12,16 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from django.core.exceptions import FieldDoesNotExist
 from rest_framework import serializers
 
+from scheduling.api.fields import MAX_ID
 from scheduling.api.serializers import ConflictSerializer
 from scheduling.models import BookingStatus
+
+ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
+# DRF's CharField refuses NUL characters (PostgreSQL cannot store them); the pattern says so.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -53,6 +62,40 @@ ILLEGAL_TRANSITION = OpenApiResponse(TransitionErrorSerializer, "The booking's l
 
 
 class SchedulingAutoSchema(AutoSchema):
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["name"] == "id":  # the router's lookup takes any segment; the view answers 404 but to an id
+                parameter["schema"] = dict(ID_SCHEMA)
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.PrimaryKeyRelatedField) and schema.get("type") == "integer":
+            schema.update(minimum=1, maximum=MAX_ID)
+        if direction == "request" and self.method != "PATCH":
+            self._add_model_default(field, schema)
+        return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # After drf-spectacular's own pass, which would wrap a blank-allowing field with a pattern in
+        # a oneOf that "" matches twice (so refuses).
+        if isinstance(field, serializers.CharField) and schema.get("type") == "string":
+            schema.setdefault("pattern", NO_NUL_PATTERN)
+
+    @staticmethod
+    def _add_model_default(field, schema) -> None:
+        """A field left out on create takes the model's default; say which (a PUT keeps the current value)."""
+        model = getattr(getattr(field.parent, "Meta", None), "model", None)
+        if model is None or field.required or field.read_only or "default" in schema:
+            return
+        try:
+            model_field = model._meta.get_field(field.source)
+        except FieldDoesNotExist:
+            return
+        if model_field.has_default():
+            schema["default"] = model_field.get_default()
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, response in self._error_responses().items():
@@ -67,11 +110,12 @@ class SchedulingAutoSchema(AutoSchema):
             503: OpenApiResponse(ErrorSerializer, "The database is unavailable for a moment; retry after the Retry-After header's seconds."),
         }
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
-        has_query = self.method == "GET" and bool(self._get_filter_parameters() or self.get_override_parameters())
+        has_query = self.method == "GET" and bool(self._get_filter_parameters() or self.get_override_parameters() or self._is_list_view())
         if has_body or has_query:
             errors[400] = OpenApiResponse(ValidationErrorSerializer, "Malformed input.")
         if has_body:
-            errors[415] = OpenApiResponse(ErrorSerializer, "The body is not JSON, form or multipart data.")
+            errors[413] = OpenApiResponse(ErrorSerializer, "The body is larger than the server accepts.")
+            errors[415] = OpenApiResponse(ErrorSerializer, "The body is not JSON.")
         looks_up = "{id}" in self.path or has_query or self._is_list_view()
         if looks_up or (self.method == "POST" and not self._is_create_operation()):
             errors[404] = OpenApiResponse(ErrorSerializer, "Unknown or invisible object (or page).")

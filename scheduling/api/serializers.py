@@ -22,7 +22,15 @@ from scheduling.api.fields import (
     BoundedIdField,
     BoundedJSONField,
     EndTimeField,
+    JsonIdField,
+    JsonObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictIntegerField,
     WallClockTimeField,
+    is_json_integer,
     within_calendar,
 )
 from scheduling.models import (
@@ -47,7 +55,18 @@ MIN_STEP_MINUTES = int(MIN_SLOT_STEP.total_seconds() // 60)
 DEFAULT_SLOT_LIMIT, MAX_SLOT_LIMIT = 500, 5000
 
 
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+class StrictRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key written as a JSON integer id (not "5", not 5.0: the schema says integer)."""
+
+    def to_internal_value(self, data):
+        if not is_json_integer(data):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if parse_id(data) is None:  # outside 1 … 2⁶³−1: no row has it, and the lookup would overflow
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class VisibleRelatedField(StrictRelatedField):
     """A foreign key written as an integer id, looked up among the rows the user may see.
 
     An id outside them is 400 "does not exist" for a user who sees every row of the model (the id
@@ -69,13 +88,12 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return restrict(user, everything)
 
     def to_internal_value(self, data):
-        # The ORM would read 1.5 as 1 and "1e3" as an error deep down; only whole numbers are ids.
-        if isinstance(data, str) and parse_id(data) is not None:
-            data = int(data)
-        if not isinstance(data, int) or isinstance(data, bool):
+        if not is_json_integer(data):
             self.fail("incorrect_type", data_type=type(data).__name__)
         everything, visible = self._querysets()
         try:
+            if parse_id(data) is None:  # outside 1 … 2⁶³−1: unknown, and the lookup would overflow
+                raise visible.model.DoesNotExist
             return visible.get(pk=data)
         except ObjectDoesNotExist:
             if visible is everything:
@@ -91,12 +109,23 @@ class BookableCustomerField(VisibleRelatedField):
         return everything if may_name_any_customer(user) else restrict(user, everything)
 
 
+# DRF's field for each model field, swapped for the one that takes only the schema's JSON type.
+STRICT_FIELDS = {
+    serializers.CharField: StrictCharField,
+    serializers.EmailField: StrictEmailField,
+    serializers.IntegerField: StrictIntegerField,
+    serializers.BooleanField: StrictBooleanField,
+    serializers.JSONField: JsonObjectField,
+}
+
+
 class ScheduledModelSerializer(serializers.ModelSerializer):
     serializer_related_field = VisibleRelatedField
+    serializer_choice_field = StrictChoiceField
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
+        **{model_field: STRICT_FIELDS.get(field, field) for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()},
         models.DateTimeField: AwareDateTimeField,
-        models.JSONField: BoundedJSONField,
+        models.JSONField: JsonObjectField,
     }
 
 
@@ -121,7 +150,7 @@ class ResourceTypeSerializer(ScheduledModelSerializer):
 
 
 class ResourceSerializer(ScheduledModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(
+    owner = StrictRelatedField(
         queryset=get_user_model().objects.all(), allow_null=True, required=False, help_text="A user id; the owner may manage the resource's schedule."
     )
 
@@ -138,7 +167,7 @@ class CustomerSerializer(ScheduledModelSerializer):
 
 class BookingSerializer(ScheduledModelSerializer):
     customer = BookableCustomerField(queryset=Customer.objects.all())
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=BookingStatus.choices,
         required=False,
         help_text="On create: pending (default) or confirmed. Afterwards only through the actions "
@@ -221,10 +250,10 @@ class ConflictSerializer(serializers.Serializer):
 
 
 class CheckAvailabilitySerializer(serializers.Serializer):
-    resource_id = BoundedIdField()
+    resource_id = JsonIdField()
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
-    booking_id = BoundedIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
+    booking_id = JsonIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
 
     def validate(self, attrs):
         validate_stored_interval(attrs)

@@ -6,11 +6,11 @@ never by redirect. (DRF's constructor turns its argument into a boolean, hence t
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from scheduling.api import views
-
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -25,8 +25,12 @@ class OptionalSlashRouter(DefaultRouter):
         return r"(?P<pk>[^/]+)"
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """Any other path under /api/: the same JSON 404 as an unknown object, not Django's HTML page."""
+    """Any other path under /api/: the same JSON 404 as an unknown object, not Django's HTML page.
+
+    CSRF-exempt because it writes nothing: otherwise a POST without a CSRF token (any token client)
+    would get the middleware's HTML 403 page instead of the 404."""
     return JsonResponse({"detail": "Not found."}, status=404)
 
 

@@ -481,10 +481,10 @@ def test_hostile_bodies_are_4xx_and_write_nothing(api, scene, payload, content_t
     assert snapshot() == before
 
 
-def test_a_form_encoded_body_is_accepted_too(api, scene):
+def test_a_form_encoded_body_is_415_as_the_schema_lists_only_json(api, scene):
     response = api.post(f"{API}/customer", {"name": "Eve", "email": "eve@example.com"}, format="multipart")
 
-    assert response.status_code == 201
+    assert response.status_code == 415 and not Customer.objects.filter(name="Eve").exists()
 
 
 def test_busy_resources_are_answered_without_overflow_near_the_calendar_edge(api, scene):

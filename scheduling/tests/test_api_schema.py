@@ -72,3 +72,18 @@ def test_swagger_ui_and_redoc_load_their_assets_from_our_own_static_files():
         assert "drf_spectacular_sidecar/" in page
         assert "cdn." not in page and "//unpkg" not in page
     assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_schema_states_the_constraints_the_api_enforces(schema):
+    detail = schema["paths"]["/api/scheduling/booking/{id}/"]["put"]
+    listing = {p["name"]: p["schema"] for p in schema["paths"]["/api/scheduling/resource/"]["get"]["parameters"]}
+    customer = schema["components"]["schemas"]["CustomerRequest"]["properties"]
+    booking = schema["components"]["schemas"]["BookingRequest"]["properties"]
+
+    assert detail["parameters"][0]["schema"] | {"maximum": None} == {"type": "integer", "format": "int64", "minimum": 1, "maximum": None}
+    assert list(detail["requestBody"]["content"]) == ["application/json"]
+    assert {"413", "415"} <= set(detail["responses"])
+    assert listing["page_size"] == {"type": "integer", "minimum": 1}
+    assert listing["type"]["minimum"] == 1 and set(listing["active"]["enum"]) == {"true", "false", "True", "False", "1", "0"}
+    assert customer["notes"]["pattern"] == "^[^\\u0000]*$" and customer["notes"]["default"] == ""
+    assert booking["resource"]["minimum"] == 1 and booking["override_availability"]["default"] is False
