@@ -1,7 +1,16 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class SchedulingAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the back-office's own site (scheduling/admin/site.py) as the default."""
+
+    default = False
+    default_site = "scheduling.admin.site.SchedulingAdminSite"
 
 
 class SchedulingConfig(AppConfig):
+    default = True
     name = "scheduling"
     verbose_name = "Scheduling"
     default_auto_field = "django.db.models.BigAutoField"

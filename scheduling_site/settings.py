@@ -90,7 +90,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "scheduling.apps.SchedulingAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -244,7 +244,7 @@ WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST.exists()
 WHITENOISE_MANIFEST_STRICT = False  # a file added since the last collectstatic keeps its plain name
 
 # --- E-mail (Django's own names; an anymail ESP backend is a settings change) ----------------------
-# Booking notices go through an outbox (scheduling.services.notifications); see docs/spec-email.md.
+# Booking notices go through an outbox (scheduling.services.notifications); see docs/spec.md §9.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -277,7 +277,7 @@ TASKS = {
     }
 }
 
-# --- REST API (docs/spec-api.md) ------------------------------------------------------------------
+# --- REST API (docs/spec.md §6) ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`; the session
     # keeps the browsable API working after a login through the admin.

@@ -5,7 +5,6 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("admin/scheduling/utilisation/", include("scheduling.admin.reports")),  # before admin/: the report page
     path("admin/", admin.site.urls),
     path("api/", include("scheduling.api.urls")),
     # anymail's tracking webhooks (delivered, bounced…), served only while secured (docs/spec.md §9.7).

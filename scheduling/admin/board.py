@@ -12,7 +12,7 @@ from scheduling.admin.pages import wide_page
 from scheduling.models import Booking
 from scheduling.permissions import permitted_resources, restrict
 from scheduling.services.bookings import booking_transition
-from scheduling.services.calendar import board_columns
+from scheduling.admin.layout import board_columns
 from scheduling.services.errors import InvalidTransition
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -15,8 +15,8 @@ from scheduling.admin.pages import wide_page
 from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
 from scheduling.permissions import can, permitted_resources, restrict
-from scheduling.services.availability import MAX_YEAR, MIN_YEAR
-from scheduling.services.calendar import (
+from scheduling.services.availability import validate_day
+from scheduling.admin.layout import (
     DAY,
     WEEK,
     calendar_range,
@@ -33,8 +33,11 @@ def _requested_day(request) -> dt.date:
         day = parse_date(request.GET.get("date", ""))
     except ValueError:  # well-formed but impossible, e.g. 2026-02-30
         day = None
-    # The calendar looks a week and a day either side: the ends of the calendar would overflow.
-    if day is None or not MIN_YEAR <= day.year <= MAX_YEAR:
+    if day is None:
+        return timezone.localdate()
+    try:
+        validate_day(day, name="date")
+    except ValidationError:
         return timezone.localdate()
     return day
 

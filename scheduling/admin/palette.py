@@ -7,7 +7,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
@@ -22,14 +22,6 @@ NOW_SPAN = dt.timedelta(minutes=30)
 
 def _entry(label: str, keywords: str = "", **target) -> dict:
     return {"label": label, "keywords": keywords, **target}
-
-
-def _utilisation_url() -> str | None:
-    # The report page belongs to another module and may not be installed.
-    try:
-        return reverse("scheduling_utilisation")
-    except NoReverseMatch:
-        return None
 
 
 def booking_add_url(resource: Resource | None = None, start: dt.datetime | None = None, end: dt.datetime | None = None) -> str:
@@ -51,9 +43,8 @@ def palette_entries(user) -> list[dict]:
         query = urlencode({"start_at__year": today.year, "start_at__month": today.month, "start_at__day": today.day})
         entries.append(_entry("Today's bookings", "list day", url=f"{reverse('admin:scheduling_booking_changelist')}?{query}"))
         entries.append(_entry("Booking board", "kanban status", url=reverse("admin:scheduling_booking_board")))
-        utilisation = _utilisation_url()
-        if utilisation and can_view_reports(user):
-            entries.append(_entry("Utilisation", "report usage", url=utilisation))
+        if can_view_reports(user):
+            entries.append(_entry("Utilisation", "report usage", url=reverse("admin:scheduling_utilisation")))
     if can(user, "view", model=Resource):
         entries.append(_entry("Resource calendar", "week day schedule", url=reverse("admin:scheduling_resource_calendar")))
         for resource_type in restrict(user, ResourceType.objects.all()):

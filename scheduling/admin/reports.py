@@ -2,7 +2,7 @@
 of daily utilisation (resource × day, server-rendered SVG) and the same figures as CSV.
 
 Thin: the form parses, `scheduling.services.reports` computes, this module only lays the heatmap out.
-Routed from scheduling_site/urls.py as `scheduling_utilisation`.
+Mounted by the admin site (scheduling/admin/site.py) as `admin:scheduling_utilisation`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 
 from scheduling.ids import IdModelChoiceField
@@ -182,5 +181,3 @@ def heatmap(report: UtilisationReport, limit: int = HEATMAP_MAX_RESOURCES) -> He
             shown += 1
     return Heatmap(LABEL_WIDTH + len(days) * step, y, CELL, columns, rows, cells, truncated=len(report.resources) > shown)
 
-
-urlpatterns = [path("", admin.site.admin_view(utilisation_view), name="scheduling_utilisation")]

@@ -15,14 +15,9 @@ from rest_framework import serializers
 
 from scheduling.validators import METADATA_MAX_DEPTH, json_depth, validate_single_line
 from scheduling.ids import MAX_ID, parse_id
+from scheduling.services.availability import NAIVE_MESSAGE, RANGE_MESSAGE
 
 UTC = dt.timezone.utc
-# The engine works a day either side of an interval in local time; the first and last years of
-# the calendar would overflow Python's datetime there.
-EARLIEST = dt.datetime(2, 1, 1, tzinfo=UTC)
-LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
-NAIVE_MESSAGE = "The datetime has no time zone offset; send ISO 8601 with an offset, e.g. 2026-01-05T09:00:00+01:00."
-RANGE_MESSAGE = "The datetime must lie between the years 2 and 9998 (UTC)."
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:
@@ -33,11 +28,6 @@ def to_utc(value: dt.datetime) -> dt.datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError(RANGE_MESSAGE) from None
-
-
-def within_calendar(value: dt.datetime) -> bool:
-    """Checked per interval, after its order and span, so that a too-long interval names its end."""
-    return EARLIEST <= value < LATEST
 
 
 def _holds_control_characters(value) -> bool:

@@ -5,10 +5,13 @@ Strict where DRF is lenient, so that the API refuses what the schema forbids: an
 invalid page (404), not page 1, and a `page_size` that is not an integer ≥ 1 is a 400, not the default.
 """
 
+import re
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 MAX_PAGE_SIZE = 200
+DIGITS = re.compile(r"[0-9]+")
 
 
 class Pagination(PageNumberPagination):
@@ -28,7 +31,7 @@ class Pagination(PageNumberPagination):
         if value is None:
             return self.page_size
         # Digits only, any length (a huge size is served as the cap); 0, "", "null", "-5", "1.5" are refused.
-        if not value.isascii() or not value.isdigit() or int(value) < 1:
+        if not DIGITS.fullmatch(value) or int(value) < 1:
             raise ValidationError({self.page_size_query_param: ["Send an integer of at least 1."]})
         return min(int(value), self.max_page_size)
 

@@ -17,10 +17,8 @@ from rest_framework.exceptions import PermissionDenied
 
 from scheduling.ids import parse_id
 from scheduling.api.fields import (
-    RANGE_MESSAGE,
     AwareDateTimeField,
     BoundedIdField,
-    BoundedJSONField,
     EndTimeField,
     JsonIdField,
     JsonObjectField,
@@ -31,7 +29,6 @@ from scheduling.api.fields import (
     StrictIntegerField,
     WallClockTimeField,
     is_json_integer,
-    within_calendar,
 )
 from scheduling.models import (
     MIDNIGHT,
@@ -130,7 +127,7 @@ class ScheduledModelSerializer(serializers.ModelSerializer):
 
 
 def validate_stored_interval(attrs, instance=None, *, names=("start_at", "end_at"), max_span=MAX_CHECK_SPAN) -> None:
-    """The service's interval rules (end after start, span; naming the end), then the calendar bounds."""
+    """The service's one interval rule (`validate_interval`), as a serializer error naming the field."""
     start_name, end_name = names
     start = attrs.get(start_name, getattr(instance, start_name, None))
     end = attrs.get(end_name, getattr(instance, end_name, None))
@@ -138,9 +135,6 @@ def validate_stored_interval(attrs, instance=None, *, names=("start_at", "end_at
         validate_interval(start, end, max_span=max_span, names=names)
     except DjangoValidationError as error:
         raise serializers.ValidationError(error.message_dict) from None
-    errors = {name: RANGE_MESSAGE for name, value in ((start_name, start), (end_name, end)) if not within_calendar(value)}
-    if errors:
-        raise serializers.ValidationError(errors)
 
 
 class ResourceTypeSerializer(ScheduledModelSerializer):

@@ -17,7 +17,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from scheduling.api import filters, schema
-from scheduling.api.pagination import Pagination
 from scheduling.api.permissions import LayeredPermission
 from scheduling.api.serializers import (
     AvailabilityAnswerSerializer,
@@ -45,7 +44,6 @@ class ScopedViewSet(viewsets.ModelViewSet):
     """CRUD over the rows the user may see; a row's resource decides what the user may do to it."""
 
     permission_classes = [LayeredPermission]
-    pagination_class = Pagination
     ordering: tuple[str, ...] = ("id",)
     conflict_responses: dict = {}
 

@@ -70,6 +70,12 @@ def validate_interval(
     return utc[0], utc[1]
 
 
+def validate_day(day: dt.date, *, name: str) -> None:
+    """A calendar day that days are widened around (a day either side) without overflowing."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
+
+
 def check_availability(resource: Resource, start_at: dt.datetime, end_at: dt.datetime, ignore_booking=None) -> AvailabilityResult:
     start, end = validate_interval(start_at, end_at)
     conflicts = resource_conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))

@@ -19,8 +19,8 @@ from scheduling import engine, selectors
 from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, ConflictKind, Interval
 from scheduling.ids import parse_id
-from scheduling.models import OCCUPYING_STATUSES, Availability, Booking, BookingStatus, Resource, ResourceType, ScheduleException, validate_timezone
-from scheduling.services.availability import MAX_CHECK_SPAN, MAX_YEAR, MIN_YEAR, slot_step
+from scheduling.models import OCCUPYING_STATUSES, BookingStatus, Resource, ResourceType, validate_timezone
+from scheduling.services.availability import MAX_CHECK_SPAN, slot_step, validate_day
 
 ZERO = dt.timedelta(0)
 MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
@@ -54,7 +54,7 @@ def no_progress(items: Iterable, total: int | None, label: str) -> Iterable:
 
 @dataclass(frozen=True)
 class Figures:
-    """Working, exception, booked and free time over one span (R1.3)."""
+    """Working, exception, booked and free time over one span (docs/spec.md §10.1.3)."""
 
     working: dt.timedelta = ZERO
     exceptions: dt.timedelta = ZERO
@@ -172,9 +172,7 @@ def _csv_row(kind: str, data: dict, **names) -> dict:
 
 def validate_period(first_day: dt.date, last_day: dt.date, *, max_days: int = MAX_PERIOD_DAYS) -> None:
     for name, day in (("from", first_day), ("to", last_day)):
-        # Days are widened to instants a day either side; the ends of the calendar would overflow.
-        if not MIN_YEAR <= day.year <= MAX_YEAR:
-            raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
+        validate_day(day, name=name)
     if last_day < first_day:
         raise ValidationError({"to": f"{last_day} is before {first_day}."})
     if (last_day - first_day).days + 1 > max_days:
@@ -201,7 +199,7 @@ def find_type(value: str) -> ResourceType:
 
 
 def select_resources(*, resource_type: ResourceType | None = None, resource_ids: Sequence[int] = ()) -> QuerySet[Resource]:
-    """The resources a report covers (R1.2); raises ValidationError naming `resource` for bad ids."""
+    """The resources a report covers (docs/spec.md §10.1.2); raises ValidationError naming `resource` for bad ids."""
     if not resource_ids:
         qs = Resource.objects.filter(active=True)
         return qs.filter(type=resource_type) if resource_type else qs
@@ -239,7 +237,7 @@ def utilisation_report(
     listed = list(resources.select_related("type").order_by("type__name", "name", "pk"))
     bounds = {zone: day_bounds(first_day, last_day, zone) for zone in {tz or r.timezone for r in listed}}
     window = (min(b[0] for b in bounds.values()), max(b[-1] for b in bounds.values())) if bounds else None
-    rows = _rows_by_resource(resources, window, progress) if window else _EMPTY_ROWS
+    rows = selectors.report_rows(resources, window, progress) if window else selectors.ReportRows.EMPTY
     computed = []
     for resource in progress(listed, len(listed), "Resources"):
         computed.append(_resource_utilisation(resource, bounds[tz or resource.timezone], rows, daily=daily))
@@ -257,37 +255,7 @@ def day_bounds(first_day: dt.date, last_day: dt.date, zone: str) -> list[dt.date
     return bounds
 
 
-@dataclass(frozen=True)
-class _Rows:
-    windows: dict[int, list[engine.WorkingWindow]]
-    exceptions: dict[int, list[Interval]]
-    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str]]]
-
-
-_EMPTY_ROWS = _Rows({}, {}, {})
-
-
-def _rows_by_resource(resources: QuerySet[Resource], window: Interval, progress: Progress) -> _Rows:
-    """Availability rows, exceptions and bookings of the selection overlapping `window` (three queries)."""
-    selection = resources.values("pk")
-    windows = defaultdict(list)
-    for resource_id, weekday, start_time, end_time in Availability.objects.order_by().filter(resource__in=selection).values_list("resource_id", "weekday", "start_time", "end_time"):
-        windows[resource_id].append(engine.WorkingWindow(weekday, start_time, end_time))
-    start, end = window
-    exceptions = defaultdict(list)
-    for resource_id, s, e in ScheduleException.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at"):
-        exceptions[resource_id].append((s, e))
-    bookings = defaultdict(list)
-    # All statuses (cancelled ones are counted, not timed); no ORDER BY: the engine sorts.
-    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status")
-    # Streamed, so that a progress bar moves while the driver turns rows into datetimes (half the
-    # report's time); the number of rows is not known before they are read.
-    for resource_id, s, e, status in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
-        bookings[resource_id].append((s, e, status))
-    return _Rows(windows, exceptions, bookings)
-
-
-def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: _Rows, *, daily: bool) -> ResourceUtilisation:
+def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: selectors.ReportRows, *, daily: bool) -> ResourceUtilisation:
     start, end = bounds[0], bounds[-1]
     clip = lambda s, e: (max(s, start), min(e, end))  # noqa: E731
     working = engine.working_intervals(rows.windows.get(resource.pk, []), resource.timezone, start, end)
@@ -357,13 +325,12 @@ def free_slots_of_type(
     tz: str | None = None,
     not_before: dt.datetime | None = None,
 ) -> list[ResourceSlots]:
-    """For each active resource of the type, the `free_slots` of its local `day` (four queries, R3).
+    """For each active resource of the type, the `free_slots` of its local `day` (four queries, docs/spec.md §10.3).
 
     Slots starting before `not_before` are left out.
     """
     validate_zone(tz)
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise ValidationError({"on": f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
+    validate_day(day, name="on")
     # At least 5 minutes: one day then holds at most 300 starts per resource.
     step = slot_step(duration, step)
     resources = list(Resource.objects.filter(type=resource_type, active=True).order_by("name", "pk"))

@@ -48,19 +48,10 @@ def test_a_grant_holder_is_offered_only_the_types_they_can_see(client, granted):
     assert [label for label in labels(client) if label.startswith("Available")] == [f"Available {type_name} now"]
 
 
-def test_utilisation_is_offered_only_when_its_route_exists(client, manager):
-    client.force_login(manager)
-    with mock.patch("scheduling.admin.palette.reverse", side_effect=_reverse_without_utilisation):
-        assert "Utilisation" not in labels(client)
-
-
-def _reverse_without_utilisation(name, *args, **kwargs):
-    from django.urls import NoReverseMatch
-    from django.urls import reverse as real_reverse
-
-    if name == "scheduling_utilisation":
-        raise NoReverseMatch(name)
-    return real_reverse(name, *args, **kwargs)
+def test_utilisation_is_offered_only_to_those_who_may_view_reports(client, manager, viewer, granted):
+    for user, offered in ((manager, True), (viewer, True), (granted, False)):
+        client.force_login(user)
+        assert ("Utilisation" in labels(client)) is offered
 
 
 def test_todays_bookings_is_today_in_the_viewers_time_zone(client, manager, settings):

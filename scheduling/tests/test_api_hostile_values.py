@@ -1,4 +1,4 @@
-"""Hostile values through the API (issue 8): extreme pages, dates at and past the calendar's ends,
+"""Hostile values through the API: extreme pages, dates at and past the calendar's ends,
 very long texts, bodies of the wrong type or size. Each is a clear 4xx (or a bounded 2xx), never a
 5xx, and a refused write leaves the database as it was. Malformed JSON and the other hostile bodies
 are in test_api_routes.py."""

@@ -1,4 +1,4 @@
-"""The API's permission matrix (issue 4): every role × every route and action × every method, from ONE table.
+"""The API's permission matrix (docs/spec.md §6.6): every role × every route and action × every method, from ONE table.
 
 Each row is a route, a method, the body that an allowed user would send, and the exact status for
 each role. A refused request (4xx) must leave the database exactly as it was. Roles: see personas.py;
@@ -255,7 +255,7 @@ def _json(data):
     return json.dumps(data) if data is not None else ""
 
 
-# --- The rules of issue 4 that the matrix shows only in part ------------------------------------
+# --- The rules of §6.6 that the matrix shows only in part ----------------------------------------
 
 
 def test_a_user_with_a_booking_grant_on_a_books_a_but_not_b(scene, a_booker):

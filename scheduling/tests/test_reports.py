@@ -74,7 +74,7 @@ def run(*args):
     return out.getvalue()
 
 
-# --- R1.3 figures -----------------------------------------------------------------------------------
+# --- §10.1.3 figures ---------------------------------------------------------------------------------
 
 
 def test_hours_match_the_hand_computed_scene_across_dst_boundary_leave_and_a_cancelled_booking(scene):
@@ -141,7 +141,7 @@ def test_free_hours_are_what_free_slots_offers(scene):
     assert len(slots) * dt.timedelta(minutes=15) == row.figures.free
 
 
-# --- R1.2 selection, R1.4 totals --------------------------------------------------------------------
+# --- §10.1.2 selection, §10.1.4 totals ------------------------------------------------------------------
 
 
 def test_type_totals_sum_their_resources(scene, trainers):
@@ -214,7 +214,7 @@ def test_an_empty_selection_is_an_empty_report_not_an_error():
     assert "No resource matches." in run("--from", "2026-03-28", "--to", "2026-03-30")
 
 
-# --- R1.5 cost --------------------------------------------------------------------------------------
+# --- §10.1.5 cost ------------------------------------------------------------------------------------
 
 
 def _fleet(count, trainers):
@@ -244,7 +244,7 @@ def test_days_are_split_only_when_asked_for(scene):
     assert row.figures.working == 39 * H
 
 
-# --- R1.6 and R2: the command -----------------------------------------------------------------------
+# --- §10.1.6 and §10.2: the command ---------------------------------------------------------------------
 
 
 def test_csv_parses_with_a_row_per_resource_and_a_total_per_type(scene):

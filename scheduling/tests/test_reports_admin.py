@@ -43,7 +43,7 @@ def viewer():
 
 
 def test_the_route_is_named_scheduling_utilisation():
-    assert reverse("scheduling_utilisation") == URL
+    assert reverse("admin:scheduling_utilisation") == URL
 
 
 @pytest.mark.parametrize(
@@ -251,6 +251,6 @@ def test_periods_at_the_ends_of_the_calendar_are_form_errors_not_500(client, sta
     from scheduling.tests.factories import UserFactory
 
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    response = client.get(reverse("scheduling_utilisation"), {"from": start, "to": end})
+    response = client.get(reverse("admin:scheduling_utilisation"), {"from": start, "to": end})
     assert response.status_code == 200
     assert "outside the years" in response.content.decode()

@@ -1,4 +1,4 @@
-"""The admin in a real browser (issue 5, "Must show"): calendar, click-to-book, conflicts, board, palette, viewer.
+"""The admin in a real browser (docs/spec.md §8): calendar, click-to-book, conflicts, board, palette, viewer.
 
 Each test also writes the screenshots that the README shows (docs/img/*.png).
 """

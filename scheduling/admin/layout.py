@@ -1,4 +1,4 @@
-"""Reads for the admin's resource calendar and booking board: what to draw, and where.
+"""The admin's layout of the resource calendar and the booking board: what to draw, and where.
 
 Read-only and permission-free: the caller passes the querysets it may show (already `restrict()`-ed),
 and each function costs a fixed number of queries whatever the number of resources or bookings.
