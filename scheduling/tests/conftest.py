@@ -1,8 +1,68 @@
-import pytest
-from django.contrib.auth.models import Group
+"""Fixtures of the whole suite: the clock, the personas, the API's scene, and module-wide data.
 
-from scheduling.roles import MANAGER, sync_roles
-from scheduling.tests.factories import CustomerFactory, ResourceFactory
+Data builders (factories, `staff`, `build_scene`) and time helpers are in factories.py; test modules
+import those, and receive the fixtures below by naming them as arguments.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from time_machine import travel
+from django.contrib.auth.models import Group
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from scheduling import roles
+from scheduling.tests.factories import CustomerFactory, ResourceFactory, build_scene, client_for, staff
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+# --- The clock ------------------------------------------------------------------------------------
+# No test reads the wall clock: every test starts at NOW (an ordinary Wednesday, and the clock ticks
+# from there), and a test about dates moves it with the `time_machine` fixture, usually to each of
+# AWKWARD_INSTANTS. Django, the live server's thread and the ORM all read the moved clock.
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+
+# The instants where "today", "this week" and "this month" go wrong, in Europe/Warsaw.
+AWKWARD_INSTANTS = [
+    # Tuesday before midnight: the week runs into July; in UTC it is still the 30th too.
+    pytest.param(dt.datetime(2026, 6, 30, 23, 30, tzinfo=WARSAW), id="month-end"),
+    # 00:30 on New Year's Day in Warsaw, still 31 December in UTC; the week began last year.
+    pytest.param(dt.datetime(2027, 1, 1, 0, 30, tzinfo=WARSAW), id="year-end"),
+    # Clocks go forward on Sunday 29 March 2026 at 02:00: that week is 167 hours long.
+    pytest.param(dt.datetime(2026, 3, 29, 12, 0, tzinfo=WARSAW), id="dst-start"),
+    # Clocks go back on Sunday 25 October 2026 at 03:00: that week is 169 hours long.
+    pytest.param(dt.datetime(2026, 10, 25, 12, 0, tzinfo=WARSAW), id="dst-end"),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock():
+    """For what runs outside a test: module-scoped fixtures."""
+    with travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(_session_clock, time_machine):
+    time_machine.move_to(NOW, tick=True)
+
+
+# --- Speed ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_looked_up_per_request():
+    """Every test client builds its own middleware, and whitenoise (which, without a collectstatic,
+    serves the apps' folders) would index all ~20,000 static files each time: 0.12 s a client.
+    With autorefresh it looks a file up when one is asked for, the way DEBUG does."""
+    from django.conf import settings
+
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+# --- Database -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -14,8 +74,26 @@ def _role_groups(request):
         return
     transactional = marker.kwargs.get("transaction") or (marker.args and marker.args[0])
     request.getfixturevalue("transactional_db" if transactional else "db")
-    if not Group.objects.filter(name=MANAGER).exists():
-        sync_roles()
+    if not Group.objects.filter(name=roles.MANAGER).exists():
+        roles.sync_roles()
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """A transaction around a whole module, rolled back at its end (Django's setUpTestData, for
+    pytest): module-scoped fixtures that depend on this write their scene once (inside
+    `django_db_blocker.unblock()`), and each test, which
+    still asks for `db`, runs in a savepoint inside it, so what one test writes is undone before the
+    next. Not for transactional tests (their flush would empty the module's data)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        if not Group.objects.filter(name=roles.MANAGER).exists():
+            roles.sync_roles()
+    yield
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -26,3 +104,70 @@ def resource(db):
 @pytest.fixture
 def customer(db):
     return CustomerFactory()
+
+
+# --- Personas (docs/spec.md §7): staff users, so that they serve the admin and the API alike -----
+
+
+@pytest.fixture
+def manager(db):
+    return staff(roles.MANAGER, username="manager")
+
+
+@pytest.fixture
+def booker(db):
+    return staff(roles.BOOKER, username="booker")
+
+
+@pytest.fixture
+def viewer(db):
+    return staff(roles.VIEWER, username="viewer")
+
+
+@pytest.fixture
+def superuser(db):
+    return staff(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def granted(db):
+    """No group; may book resource "A" only (a `book_resource` grant)."""
+    user = staff(username="granted")
+    assign_perm("book_resource", user, ResourceFactory(name="A"))
+    return user
+
+
+@pytest.fixture
+def owner(db):
+    """No group; owns resource "Owned", so manages its schedule."""
+    user = staff(username="owner")
+    ResourceFactory(name="Owned", owner=user)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """Staff, but no group and no grant."""
+    return staff(username="outsider")
+
+
+# --- The API's scene (factories.build_scene) ------------------------------------------------------
+
+
+@pytest.fixture
+def scene(db):
+    return build_scene()
+
+
+@pytest.fixture
+def a_booker(scene):
+    """In no group, with the booking grant on the scene's resource A only."""
+    user = staff(username="a-booker")
+    assign_perm("book_resource", user, scene.a)
+    return user
+
+
+@pytest.fixture
+def api(manager):
+    """The manager's client: most behaviour tests are about the rules, not about who asks."""
+    return client_for(manager)

@@ -1,10 +1,17 @@
-"""factory-boy factories for the scheduling models."""
+"""Test data: factory-boy factories for the models, the users behind the personas, the API's scene,
+and the time helpers. Fixtures (personas, scenes, clocks) are in conftest.py and build on these."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from scheduling import roles
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
 
 UTC = dt.timezone.utc
@@ -77,3 +84,115 @@ class ScheduleExceptionFactory(factory.django.DjangoModelFactory):
     start_at = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     end_at = factory.LazyAttribute(lambda e: e.start_at + dt.timedelta(hours=1))
     reason = "Leave"
+
+
+# --- People ---------------------------------------------------------------------------------------
+# The personas of the tests (fixtures in conftest.py) are built with `staff`; they are staff so that
+# the same manager or viewer serves the admin's tests and the API's.
+
+
+def staff(role: str | None = None, **fields):
+    """A staff user in `role`'s group (or in none). Roles are group names (scheduling.roles)."""
+    # An unusable password: force_login and tokens need none, and hashing one costs a third of a second.
+    user = UserFactory(is_staff=True, password=factory.Transformer.Force("!"), **fields)
+    if role:
+        # The groups come from a data migration; a transactional test's flush removes them.
+        if not Group.objects.filter(name=roles.MANAGER).exists():
+            roles.sync_roles()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+# --- Time -----------------------------------------------------------------------------------------
+# A Monday far enough ahead that nothing else in the suite books it (the API scene's week).
+MONDAY = dt.datetime(2030, 3, 4, tzinfo=UTC)
+
+
+def utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> dt.datetime:
+    """`hour`:`minute` UTC on MONDAY + `day` days."""
+    return MONDAY + dt.timedelta(days=day, hours=hour, minutes=minute)
+
+
+def iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# --- The API's scene and its clients (docs/spec.md §6.6) ------------------------------------------
+API = "/api/scheduling"
+
+
+def client_for(user=None) -> APIClient:
+    """A client that authenticates as `user` the way integrators do: with a token."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@dataclass
+class Scene:
+    """Two resources of one type: A (owned by `owner`, with working hours, leave, bookings) and B."""
+
+    owner: object
+    type: ResourceType
+    spare_type: ResourceType
+    a: Resource
+    b: Resource
+    spare: Resource
+    customer: Customer
+    spare_customer: Customer
+    booking_a: Booking
+    confirmed_a: Booking
+    booking_b: Booking
+    availability_a: Availability
+    availability_b: Availability
+    exception_a: ScheduleException
+    exception_b: ScheduleException
+
+
+def build_scene() -> Scene:
+    owner = staff(username="owner")
+    kind = ResourceTypeFactory(name="Trainer")
+    a = ResourceFactory(name="A", type=kind, owner=owner)
+    b = ResourceFactory(name="B", type=kind)
+    customer = CustomerFactory(name="Carla")
+    return Scene(
+        owner=owner,
+        type=kind,
+        spare_type=ResourceTypeFactory(name="Unused"),
+        a=a,
+        b=b,
+        spare=ResourceFactory(name="Spare", type=kind),
+        customer=customer,
+        spare_customer=CustomerFactory(name="Nobody"),
+        booking_a=BookingFactory(resource=a, customer=customer, start_at=at(9), end_at=at(10)),
+        confirmed_a=BookingFactory(resource=a, customer=customer, start_at=at(11), end_at=at(12), status="confirmed"),
+        booking_b=BookingFactory(resource=b, customer=customer, start_at=at(9), end_at=at(10)),
+        availability_a=AvailabilityFactory(resource=a, weekday=0, start_time=dt.time(8), end_time=dt.time(18)),
+        availability_b=AvailabilityFactory(resource=b, weekday=0, start_time=dt.time(8), end_time=dt.time(18)),
+        exception_a=ScheduleExceptionFactory(resource=a, start_at=at(9, day=1), end_at=at(10, day=1)),
+        exception_b=ScheduleExceptionFactory(resource=b, start_at=at(9, day=1), end_at=at(10, day=1)),
+    )
+
+
+def snapshot() -> dict:
+    """Every row of the scheduling models, to prove that a refused request changed nothing."""
+    models = (ResourceType, Resource, Customer, Booking, Availability, ScheduleException)
+    return {m.__name__: sorted(m.objects.values_list()) for m in models}
+
+
+# --- The admin's forms ----------------------------------------------------------------------------
+
+
+def split_times(start: dt.datetime, end: dt.datetime) -> dict:
+    """The admin's split date and time widgets for start_at and end_at, in the viewer's zone."""
+    fields = {}
+    for name, value in (("start_at", start), ("end_at", end)):
+        local = timezone.localtime(value)
+        fields.update({f"{name}_0": f"{local:%Y-%m-%d}", f"{name}_1": f"{local:%H:%M}"})
+    return fields

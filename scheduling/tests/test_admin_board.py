@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from scheduling.models import Booking, Resource
 from scheduling.services.calendar import board_columns
-from scheduling.tests.admin_personas import booker, granted, manager, utc, viewer  # noqa: F401
+from scheduling.tests.factories import utc
 from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory
 
 pytestmark = pytest.mark.django_db

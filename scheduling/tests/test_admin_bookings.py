@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from scheduling.admin import forms as admin_forms
 from scheduling.models import Booking
-from scheduling.tests.admin_personas import booker, granted, manager, split_times, utc, viewer  # noqa: F401
+from scheduling.tests.factories import split_times, utc
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from scheduling.tests.admin_personas import granted, manager, utc, viewer  # noqa: F401
+from scheduling.tests.factories import utc
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import Availability, Booking
-from scheduling.tests.admin_personas import booker, manager, owner, split_times, utc, viewer  # noqa: F401
+from scheduling.tests.factories import split_times, utc
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import Resource
-from scheduling.tests.admin_personas import granted, manager, outsider, utc, viewer  # noqa: F401
+from scheduling.tests.factories import utc
 from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory
 
 pytestmark = pytest.mark.django_db

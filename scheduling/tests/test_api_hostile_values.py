@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from scheduling.models import Booking
-from scheduling.tests.api.personas import API, api, manager, scene, snapshot  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, snapshot
 
 pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)

@@ -14,7 +14,7 @@ import datetime as dt
 
 import pytest
 
-from scheduling.tests.api.personas import API, a_booker, client_for, manager, scene  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, client_for
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,

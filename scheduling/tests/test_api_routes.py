@@ -8,17 +8,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from scheduling.models import Availability, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.api.personas import (  # noqa: F401 - fixtures
-    API,
-    api,
-    at,
-    client_for,
-    iso,
-    manager,
-    scene,
-    snapshot,
-    viewer,
-)
+from scheduling.tests.factories import API, at, client_for, iso, snapshot
 from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ResourceFactory, ScheduleExceptionFactory
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.api.personas import build_scene, client_for, user_in
+from scheduling.tests.factories import build_scene, client_for, staff
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
 CHECKS = [
@@ -69,7 +69,7 @@ def superuser_headers(db, keep_the_test_connection):
         ("exception", ScheduleException),
     ):
         KNOWN_IDS[prefix] = list(model.objects.values_list("pk", flat=True))
-    client = client_for(user_in(None, "fuzzer", is_superuser=True, is_staff=True))
+    client = client_for(staff(username="fuzzer", is_superuser=True))
     return {"Authorization": client._credentials["HTTP_AUTHORIZATION"]}
 
 

@@ -20,10 +20,11 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from scheduling import roles
 from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
 from scheduling.services import notifications
-from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory
+from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory, client_for, staff
 
 UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,10 +163,8 @@ def test_with_the_smtp_server_down_bookings_succeed_fast_and_their_notices_wait_
 
 
 def test_api_booking_requests_succeed_fast_with_the_smtp_server_down(smtp, trainer, customer):
-    from scheduling.tests.api.personas import client_for, user_in
-
     smtp.stop()
-    client = client_for(user_in("scheduling_manager", "desk"))
+    client = client_for(staff(roles.MANAGER, username="desk"))
     body = {
         "resource": trainer.pk,
         "customer": customer.pk,

@@ -6,7 +6,6 @@ from guardian.shortcuts import assign_perm
 
 from scheduling.ids import MAX_ID, parse_id
 from scheduling.models import Booking, Notification
-from scheduling.tests.admin_personas import granted, manager  # noqa: F401
 from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

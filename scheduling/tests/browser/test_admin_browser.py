@@ -13,7 +13,7 @@ from django.utils import timezone
 from scheduling import roles
 from scheduling.demo import load_demo
 from scheduling.models import Booking, Resource
-from scheduling.tests.admin_personas import staff
+from scheduling.tests.factories import staff
 from scheduling.tests.browser.conftest import screenshot
 from scheduling.tests.factories import BookingFactory, CustomerFactory, ResourceFactory, ResourceTypeFactory, UserFactory
 
