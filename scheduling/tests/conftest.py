@@ -4,37 +4,19 @@ Data builders (factories, `staff`, `build_scene`) and time helpers are in factor
 import those, and receive the fixtures below by naming them as arguments.
 """
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import pytest
-from time_machine import travel
 from django.contrib.auth.models import Group
 from django.db import transaction
 from guardian.shortcuts import assign_perm
+from time_machine import travel
 
 from scheduling import roles
-from scheduling.tests.factories import CustomerFactory, ResourceFactory, build_scene, client_for, staff
-
-WARSAW = ZoneInfo("Europe/Warsaw")
+from scheduling.tests.factories import NOW, CustomerFactory, ResourceFactory, build_scene, client_for, staff
 
 # --- The clock ------------------------------------------------------------------------------------
-# No test reads the wall clock: every test starts at NOW (an ordinary Wednesday, and the clock ticks
-# from there), and a test about dates moves it with the `time_machine` fixture, usually to each of
+# No test reads the wall clock: every test starts at NOW (factories.py; the clock ticks from there),
+# and a test about dates moves it with the `time_machine` fixture, usually to each of
 # AWKWARD_INSTANTS. Django, the live server's thread and the ORM all read the moved clock.
-NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
-
-# The instants where "today", "this week" and "this month" go wrong, in Europe/Warsaw.
-AWKWARD_INSTANTS = [
-    # Tuesday before midnight: the week runs into July; in UTC it is still the 30th too.
-    pytest.param(dt.datetime(2026, 6, 30, 23, 30, tzinfo=WARSAW), id="month-end"),
-    # 00:30 on New Year's Day in Warsaw, still 31 December in UTC; the week began last year.
-    pytest.param(dt.datetime(2027, 1, 1, 0, 30, tzinfo=WARSAW), id="year-end"),
-    # Clocks go forward on Sunday 29 March 2026 at 02:00: that week is 167 hours long.
-    pytest.param(dt.datetime(2026, 3, 29, 12, 0, tzinfo=WARSAW), id="dst-start"),
-    # Clocks go back on Sunday 25 October 2026 at 03:00: that week is 169 hours long.
-    pytest.param(dt.datetime(2026, 10, 25, 12, 0, tzinfo=WARSAW), id="dst-end"),
-]
 
 
 @pytest.fixture(scope="session", autouse=True)

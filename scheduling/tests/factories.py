@@ -3,8 +3,10 @@ and the time helpers. Fixtures (personas, scenes, clocks) are in conftest.py and
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import factory
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -104,6 +106,32 @@ def staff(role: str | None = None, **fields):
 
 
 # --- Time -----------------------------------------------------------------------------------------
+# Every test starts at NOW (conftest.py freezes the clock there, ticking): an ordinary Wednesday.
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def warsaw(*args) -> dt.datetime:
+    """A wall-clock time in Warsaw, as UTC (time-machine would also switch the process's zone to a
+    destination's ZoneInfo)."""
+    return dt.datetime(*args, tzinfo=WARSAW).astimezone(UTC)
+
+
+# The instants where "today", "this week" and "this month" go wrong, in Europe/Warsaw: date-sensitive
+# tests run at each (`@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)`, then move the clock).
+AWKWARD_INSTANTS = [
+    # Half past midnight on Tuesday 1 September in Warsaw, still Monday 31 August in UTC: a new
+    # month whose week began in the last one.
+    pytest.param(warsaw(2026, 9, 1, 0, 30), id="month-end"),
+    # Half past midnight on Monday 1 January 2029 in Warsaw, still Sunday 31 December 2028 in UTC:
+    # another day, week, month and year depending on the zone.
+    pytest.param(warsaw(2029, 1, 1, 0, 30), id="year-end"),
+    # Clocks go forward on Sunday 29 March 2026 at 02:00: that day has 23 hours, the week 167.
+    pytest.param(warsaw(2026, 3, 29, 12, 0), id="dst-start"),
+    # Clocks go back on Sunday 25 October 2026 at 03:00: that day has 25 hours, the week 169.
+    pytest.param(warsaw(2026, 10, 25, 12, 0), id="dst-end"),
+]
+
 # A Monday far enough ahead that nothing else in the suite books it (the API scene's week).
 MONDAY = dt.datetime(2030, 3, 4, tzinfo=UTC)
 
