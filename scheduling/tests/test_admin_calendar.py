@@ -188,3 +188,12 @@ def test_dates_at_the_ends_of_the_calendar_show_today_instead_of_failing(client,
     client.force_login(manager)
     response = client.get(reverse("admin:scheduling_resource_calendar"), {"date": date, "view": "week"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999"])
+def test_a_type_id_in_other_digits_or_past_a_bigint_filters_nothing(client, manager, value):
+    ResourceFactory(name="R")
+    client.force_login(manager)
+    response = client.get(CALENDAR, {"type": value})
+    assert response.status_code == 200
+    assert list(rows_of(response)) == ["R"]

@@ -5,8 +5,7 @@ import datetime as dt
 import pytest
 
 from scheduling.models import Booking
-from scheduling.tests.factories import API, at, client_for, iso, snapshot
-from scheduling.tests.factories import BookingFactory, ResourceFactory
+from scheduling.tests.factories import API, BookingFactory, ResourceFactory, at, client_for, iso, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -14,14 +14,15 @@ import datetime as dt
 
 import pytest
 
-from scheduling.tests.factories import API, client_for
 from scheduling.tests.factories import (
+    API,
     AvailabilityFactory,
     BookingFactory,
     CustomerFactory,
     ResourceFactory,
     ResourceTypeFactory,
     ScheduleExceptionFactory,
+    client_for,
 )
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,17 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from scheduling.models import Availability, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.factories import API, at, client_for, iso, snapshot
-from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ResourceFactory, ScheduleExceptionFactory
+from scheduling.tests.factories import (
+    API,
+    AvailabilityFactory,
+    BookingFactory,
+    ResourceFactory,
+    ScheduleExceptionFactory,
+    at,
+    client_for,
+    iso,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -559,3 +559,9 @@ def test_resend_needs_the_change_right(client, resource, customer):
     client.post(reverse("admin:scheduling_notification_changelist"), {"action": "resend", "_selected_action": [notice.pk]})
     notice.refresh_from_db()
     assert (notice.state, notice.next_attempt_at) == ("failed", None)
+
+
+def test_the_outbox_admin_offers_no_bulk_delete(client, manager):
+    client.force_login(manager)
+    actions = client.get(reverse("admin:scheduling_notification_changelist")).context["action_form"].fields["action"].choices
+    assert "delete_selected" not in [name for name, _ in actions]
