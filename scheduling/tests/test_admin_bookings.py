@@ -229,7 +229,7 @@ def test_a_viewer_sees_a_booking_read_only_and_cannot_post(client, viewer):
 
 
 def test_a_manager_deletes_a_booking_and_its_e_mail_notices_in_the_admin(client, manager):
-    booking = BookingFactory()  # its customer has an address: the "created" notice is written
+    booking = BookingFactory(notify=True)  # its customer has an address: the "created" notice is written
     assert Notification.objects.filter(booking=booking).exists()
     client.force_login(manager)
     response = client.post(reverse("admin:scheduling_booking_delete", args=[booking.pk]), {"post": "yes"})

@@ -14,6 +14,7 @@ from scheduling.tests.factories import API, CustomerFactory, ResourceFactory, at
 from scheduling.tests.test_concurrency import THREADS, run_concurrently, widened_race_window
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_api_bookings_one_201_nineteen_409():
     resource = ResourceFactory()

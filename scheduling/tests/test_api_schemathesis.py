@@ -86,6 +86,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("operation", "mode"), CASES)
 def test_the_api_keeps_its_schema_and_never_answers_5xx(operation, mode, superuser_headers):
     @given(case=operation.as_strategy(generation_mode=mode))

@@ -15,6 +15,7 @@ from scheduling.tests.factories import AWKWARD_INSTANTS, WARSAW
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_a_realistic_week_once():
     call_command("seed_demo", stdout=StringIO())
     resources = Resource.objects.all()
@@ -29,6 +30,7 @@ def test_seed_demo_loads_a_realistic_week_once():
     assert Resource.objects.count() == 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
 def test_seed_demo_fills_this_week_of_the_servers_zone_with_history_before_now(settings, time_machine, instant):
     settings.TIME_ZONE = "Europe/Warsaw"
@@ -43,6 +45,7 @@ def test_seed_demo_fills_this_week_of_the_servers_zone_with_history_before_now(s
     assert not bookings.filter(end_at__lte=instant, status="pending").exists()
 
 
+@pytest.mark.slow
 def test_demo_bookings_cover_every_status_when_the_week_is_half_over():
     from scheduling.demo import load_demo
 

@@ -24,14 +24,9 @@ from scheduling import roles
 from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
 from scheduling.services import notifications
-from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory, client_for, staff
+from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory, client_for, staff, utc
 
-UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from scheduling.models import Booking, Resource
 from scheduling.tests.browser.conftest import screenshot
 from scheduling.tests.factories import AWKWARD_INSTANTS, BookingFactory, CustomerFactory, ResourceFactory, ResourceTypeFactory, UserFactory, staff
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 UTC = dt.timezone.utc
 
 
@@ -33,7 +33,6 @@ def track_fraction(page, row_selector: str, block_selector: str) -> tuple[float,
     return (block["x"] - track["x"]) / track["width"], block["width"] / track["width"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
 def test_log_in_and_find_seeded_bookings_in_the_week_view(browser, live_server, roles_synced, settings, time_machine, instant):
     # The viewer's zone has DST, and each instant makes "this week" awkward: it crosses a month, a
