@@ -7,6 +7,7 @@ import those, and receive the fixtures below by naming them as arguments.
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.test import override_settings
 from guardian.shortcuts import assign_perm
 from time_machine import travel
 
@@ -35,13 +36,15 @@ def _fixed_clock(_session_clock, time_machine):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _static_files_looked_up_per_request():
-    """Every test client builds its own middleware, and whitenoise (which, without a collectstatic,
-    serves the apps' folders) would index all ~20,000 static files each time: 0.12 s a client.
-    With autorefresh it looks a file up when one is asked for, the way DEBUG does."""
-    from django.conf import settings
-
-    settings.WHITENOISE_AUTOREFRESH = True
+def _quick_settings():
+    """Two settings that cost time in every test and matter to none.
+    - Every test client builds its own middleware, and whitenoise (which, without a collectstatic,
+      serves the apps' folders) would index all ~20,000 static files each time: 0.12 s a client.
+      With autorefresh it looks a file up when one is asked for, the way DEBUG does.
+    - PBKDF2's million rounds are the point in production and 0.3 s per user in a test (Django's
+      advice for test runs); no test depends on the algorithm."""
+    with override_settings(WHITENOISE_AUTOREFRESH=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 # --- Database -------------------------------------------------------------------------------------
