@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from scheduling.models import Booking, Resource
 from scheduling.admin.layout import board_columns
-from scheduling.tests.admin_personas import booker, granted, manager, utc, viewer  # noqa: F401
-from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory
+from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory, utc
 
 pytestmark = pytest.mark.django_db
 BOARD = reverse("admin:scheduling_booking_board")

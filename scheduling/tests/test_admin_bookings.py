@@ -6,15 +6,17 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
+from scheduling.admin import forms as admin_forms
+from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
-from scheduling.models import Booking
-from scheduling.tests.admin_personas import booker, granted, manager, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,
     CustomerFactory,
     ResourceFactory,
     ScheduleExceptionFactory,
+    split_times,
+    utc,
 )
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +227,13 @@ def test_a_viewer_sees_a_booking_read_only_and_cannot_post(client, viewer):
     assert client.post(change_url(booking), data).status_code == 403
     booking.refresh_from_db()
     assert booking.notes == ""
+
+
+def test_a_manager_deletes_a_booking_and_its_e_mail_notices_in_the_admin(client, manager):
+    booking = BookingFactory(notify=True)  # its customer has an address: the "created" notice is written
+    assert Notification.objects.filter(booking=booking).exists()
+    client.force_login(manager)
+    response = client.post(reverse("admin:scheduling_booking_delete", args=[booking.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Booking.objects.filter(pk=booking.pk).exists()
+    assert not Notification.objects.exists()

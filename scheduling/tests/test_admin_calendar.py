@@ -5,13 +5,16 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from scheduling.tests.admin_personas import granted, manager, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
+    AWKWARD_INSTANTS,
+    NOW,
+    WARSAW,
     AvailabilityFactory,
     BookingFactory,
     ResourceFactory,
     ResourceTypeFactory,
     ScheduleExceptionFactory,
+    utc,
 )
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +74,29 @@ def test_an_impossible_date_falls_back_to_today(client, manager):
     response = client.get(CALENDAR, {"date": "2026-02-30", "view": "month"})
     assert response.status_code == 200
     assert response.context["rng"].view == "week"
+    assert response.context["rng"].day == NOW.date() - dt.timedelta(days=NOW.weekday())
+
+
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_without_a_date_the_calendar_shows_today_and_this_week_in_the_viewers_zone(client, manager, settings, time_machine, instant):
+    settings.TIME_ZONE = "Europe/Warsaw"
+    time_machine.move_to(instant, tick=False)
+    today = instant.astimezone(WARSAW).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    client.force_login(manager)
+
+    week = client.get(CALENDAR)
+    day = client.get(CALENDAR, {"view": "day"})
+
+    def midnight(day):
+        return dt.datetime.combine(day, dt.time(0), tzinfo=WARSAW)
+
+    assert (week.context["rng"].start, week.context["rng"].end) == (midnight(monday), midnight(monday + dt.timedelta(days=7)))
+    assert (day.context["rng"].start, day.context["rng"].end) == (midnight(today), midnight(today + dt.timedelta(days=1)))
+    # The "now" line sits at the instant's real fraction of the range (a DST week has 167 or 169 hours).
+    for response in (week, day):
+        rng = response.context["rng"]
+        assert response.context["now_left"] == pytest.approx(100 * (instant - rng.start) / (rng.end - rng.start), abs=1e-6)
 
 
 def test_time_outside_working_hours_is_shaded_in_the_resources_own_zone(client, manager):
@@ -162,3 +188,12 @@ def test_dates_at_the_ends_of_the_calendar_show_today_instead_of_failing(client,
     client.force_login(manager)
     response = client.get(reverse("admin:scheduling_resource_calendar"), {"date": date, "view": "week"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999"])
+def test_a_type_id_in_other_digits_or_past_a_bigint_filters_nothing(client, manager, value):
+    ResourceFactory(name="R")
+    client.force_login(manager)
+    response = client.get(CALENDAR, {"type": value})
+    assert response.status_code == 200
+    assert list(rows_of(response)) == ["R"]

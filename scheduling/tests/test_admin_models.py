@@ -5,15 +5,18 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from scheduling.models import Availability, Booking
-from scheduling.tests.admin_personas import booker, manager, owner, split_times, utc, viewer  # noqa: F401
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,
     CustomerFactory,
     ResourceFactory,
     ResourceTypeFactory,
+    split_times,
+    staff,
+    utc,
 )
 
 pytestmark = pytest.mark.django_db
@@ -193,3 +196,19 @@ def test_the_lists_link_to_the_calendar_and_the_board(client, viewer):
     client.force_login(viewer)
     assert reverse("admin:scheduling_resource_calendar").encode() in client.get(changelist("resource")).content
     assert reverse("admin:scheduling_booking_board").encode() in client.get(changelist("booking")).content
+
+
+def test_a_grant_holder_sees_only_their_resources_and_types_in_list_filters_and_counts(client):
+    kind = ResourceTypeFactory(name="Room")
+    other_kind = ResourceTypeFactory(name="Secret kind")
+    a = ResourceFactory(name="Alpha", type=kind)
+    ResourceFactory(name="Hidden room", type=kind)
+    ResourceFactory(name="Hidden other", type=other_kind)
+    BookingFactory(resource=a)
+    user = staff()
+    assign_perm("book_resource", user, a)
+    client.force_login(user)
+    bookings = client.get(reverse("admin:scheduling_booking_changelist")).content.decode()
+    assert "Alpha" in bookings and "Hidden room" not in bookings and "Secret kind" not in bookings
+    types = client.get(reverse("admin:scheduling_resourcetype_changelist"))
+    assert [row.resource_count for row in types.context["cl"].result_list] == [1]

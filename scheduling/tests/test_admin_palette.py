@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import Resource
-from scheduling.tests.admin_personas import granted, manager, outsider, utc, viewer  # noqa: F401
-from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory
+from scheduling.tests.factories import BookingFactory, ResourceFactory, ResourceTypeFactory, utc
 
 pytestmark = pytest.mark.django_db
 PALETTE = reverse("admin:scheduling_booking_palette")
@@ -109,3 +108,9 @@ def test_the_palette_is_on_every_admin_page_for_staff_only(client, viewer):
     client.force_login(viewer)
     for url in (reverse("admin:index"), reverse("admin:scheduling_booking_changelist"), reverse("admin:scheduling_resource_calendar")):
         assert b'id="sched-palette"' in client.get(url).content
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999"])
+def test_available_now_for_a_type_id_in_other_digits_or_past_a_bigint_is_404(client, manager, value):
+    client.force_login(manager)
+    assert client.get(AVAILABLE, {"type": value}).status_code == 404

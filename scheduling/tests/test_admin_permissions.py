@@ -10,13 +10,13 @@ from guardian.shortcuts import assign_perm
 from scheduling import roles
 from scheduling.services.resources import resource_owner_changed
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.admin_personas import staff
 from scheduling.tests.factories import (
     AvailabilityFactory,
     BookingFactory,
     ResourceFactory,
     ScheduleExceptionFactory,
     UserFactory,
+    staff,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,35 +38,45 @@ RIGHTS: dict[str, dict[type, str]] = {
 }
 
 
-def make_user(role: str, shared: Resource):
-    if role == "anonymous":
-        return None
-    if role in ("granted", "owner", "outsider"):
-        user = staff()
-        if role == "granted":
-            assign_perm("book_resource", user, shared)
-        if role == "owner":
-            shared.owner = user
-            shared.save()
-            resource_owner_changed(resource=shared, previous_owner_id=None)
-        return user
-    if role == "superuser":
-        return staff(is_superuser=True)
-    return staff({"viewer": roles.VIEWER, "booker": roles.BOOKER, "manager": roles.MANAGER}[role])
+@pytest.fixture(scope="module")
+def cast(module_db, django_db_blocker):
+    """One row of each model around the shared resource, and one user per role: written once for
+    the module; each case runs in a savepoint rolled back after it."""
+    with django_db_blocker.unblock():
+        shared = ResourceFactory(name="Shared")
+        booking = BookingFactory(resource=shared)
+        rows = {
+            ResourceType: shared.type,
+            Resource: shared,
+            Customer: booking.customer,
+            Booking: booking,
+            Availability: AvailabilityFactory(resource=shared),
+            ScheduleException: ScheduleExceptionFactory(resource=shared),
+        }
+        groups = {"viewer": roles.VIEWER, "booker": roles.BOOKER, "manager": roles.MANAGER}
+        users = {role: staff(group) for role, group in groups.items()}
+        users.update(anonymous=None, outsider=staff(), granted=staff(), owner=staff(), superuser=staff(is_superuser=True))
+        assign_perm("book_resource", users["granted"], shared)
+        shared.owner = users["owner"]
+        shared.save()
+        resource_owner_changed(resource=shared, previous_owner_id=None)
+    return rows, users
 
 
 @pytest.fixture
-def shared_rows():
-    shared = ResourceFactory(name="Shared")
-    booking = BookingFactory(resource=shared)
-    return {
-        ResourceType: shared.type,
-        Resource: shared,
-        Customer: booking.customer,
-        Booking: booking,
-        Availability: AvailabilityFactory(resource=shared),
-        ScheduleException: ScheduleExceptionFactory(resource=shared),
-    }
+def shared_rows(db, cast):
+    return cast[0]
+
+
+@pytest.fixture
+def login(client, cast):
+    """login(role) signs the test client in as that role's user (the anonymous stay signed out)."""
+
+    def sign_in(role):
+        if cast[1][role]:
+            client.force_login(cast[1][role])
+
+    return sign_in
 
 
 def admin_url(model, page, obj=None) -> str:
@@ -89,10 +99,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("role", "model", "page", "letter"), CASES, ids=[f"{r}-{m.__name__}-{p}" for r, m, p, _ in CASES])
-def test_model_pages_follow_the_rights_table(client, shared_rows, role, model, page, letter):
-    user = make_user(role, shared_rows[Resource])
-    if user:
-        client.force_login(user)
+def test_model_pages_follow_the_rights_table(client, shared_rows, login, role, model, page, letter):
+    login(role)
     response = client.get(admin_url(model, page, shared_rows[model]))
     assert response.status_code == expected(role, letter, letter in RIGHTS[role].get(model, ""))
     assert Booking.objects.count() == 1 and Resource.objects.count() == 1  # nothing was created or deleted
@@ -106,26 +114,21 @@ EXTRA_PAGES = [
 
 @pytest.mark.parametrize("role", list(RIGHTS))
 @pytest.mark.parametrize(("name", "model"), EXTRA_PAGES)
-def test_calendar_and_board_follow_the_rights_table(client, shared_rows, role, name, model):
-    user = make_user(role, shared_rows[Resource])
-    if user:
-        client.force_login(user)
+def test_calendar_and_board_follow_the_rights_table(client, shared_rows, login, role, name, model):
+    login(role)
     response = client.get(reverse(name))
     assert response.status_code == expected(role, "v", "v" in RIGHTS[role].get(model, ""))
 
 
 @pytest.mark.parametrize("role", list(RIGHTS))
-def test_moving_a_card_follows_the_rights_table(client, shared_rows, role):
-    user = make_user(role, shared_rows[Resource])
-    if user:
-        client.force_login(user)
+def test_moving_a_card_follows_the_rights_table(client, shared_rows, login, role):
+    login(role)
     booking = shared_rows[Booking]
     response = client.post(reverse("admin:scheduling_booking_transition", args=[booking.pk]), {"to_status": "confirmed"})
     rights = RIGHTS[role].get(Booking, "")
     want = 302 if role == "anonymous" else 200 if "c" in rights else 403 if "v" in rights else 404
     assert response.status_code == want
-    booking.refresh_from_db()
-    assert booking.status == ("confirmed" if want == 200 else "pending")
+    assert Booking.objects.get(pk=booking.pk).status == ("confirmed" if want == 200 else "pending")
 
 
 def test_an_invisible_object_answers_like_a_missing_one(client):

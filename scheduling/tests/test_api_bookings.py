@@ -5,18 +5,7 @@ import datetime as dt
 import pytest
 
 from scheduling.models import Booking
-from scheduling.tests.api.personas import (  # noqa: F401 - fixtures
-    API,
-    api,
-    at,
-    client_for,
-    iso,
-    manager,
-    scene,
-    snapshot,
-    viewer,
-)
-from scheduling.tests.factories import BookingFactory, ResourceFactory
+from scheduling.tests.factories import API, BookingFactory, ResourceFactory, at, client_for, iso, snapshot
 
 pytestmark = pytest.mark.django_db
 

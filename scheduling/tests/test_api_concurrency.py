@@ -8,17 +8,18 @@ constraint decide; SQLite: BEGIN IMMEDIATE.
 
 import pytest
 
+from scheduling import roles
 from scheduling.models import Booking
-from scheduling.tests.api.personas import API, at, client_for, iso, user_in
-from scheduling.tests.factories import CustomerFactory, ResourceFactory
+from scheduling.tests.factories import API, CustomerFactory, ResourceFactory, at, client_for, iso, staff
 from scheduling.tests.test_concurrency import THREADS, run_concurrently, widened_race_window
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_api_bookings_one_201_nineteen_409():
     resource = ResourceFactory()
     customer = CustomerFactory()
-    clients = [client_for(user_in("scheduling_booker", f"desk{i}")) for i in range(THREADS)]
+    clients = [client_for(staff(roles.BOOKER, username=f"desk{i}")) for i in range(THREADS)]
 
     def book(index):
         begin = at(9, index)  # every request overlaps every other

@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
+from scheduling.ids import MAX_ID, parse_id
 from scheduling.models import Booking
-from scheduling.tests.api.personas import API, api, manager, scene, snapshot  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, snapshot
 
 pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)
@@ -92,3 +93,16 @@ def test_a_booking_in_a_body_of_the_wrong_type_is_415_and_writes_nothing(api, sc
 
     assert response.status_code == status, response.content[:300]
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(("value", "expected"), [("12", 12), (7, 7), ("²", None), ("١", None), ("-1", None), ("0", None), (str(MAX_ID + 1), None), ("1.5", None), (True, None), (None, None), ("", None)])
+def test_an_id_is_ascii_digits_within_a_bigint_or_nothing(value, expected):
+    assert parse_id(value) == expected
+
+
+def test_an_id_in_other_digits_in_a_body_is_400_not_500(api):
+    body = {"resource": "²", "customer": "1", "start_at": "2026-03-02T09:00:00Z", "end_at": "2026-03-02T10:00:00Z"}
+    response = api.post(f"{API}/booking", body, format="json")
+    assert response.status_code == 400
+    assert "resource" in response.json()
+    assert not Booking.objects.exists()

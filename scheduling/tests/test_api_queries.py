@@ -16,14 +16,15 @@ import datetime as dt
 
 import pytest
 
-from scheduling.tests.api.personas import API, a_booker, client_for, manager, scene  # noqa: F401 - fixtures
 from scheduling.tests.factories import (
+    API,
     AvailabilityFactory,
     BookingFactory,
     CustomerFactory,
     ResourceFactory,
     ResourceTypeFactory,
     ScheduleExceptionFactory,
+    client_for,
 )
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from scheduling.models import Customer, ResourceType
-from scheduling.tests.api.personas import API, api, client_for, manager, scene, snapshot  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, client_for, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -8,18 +8,17 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from scheduling.models import Availability, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.api.personas import (  # noqa: F401 - fixtures
+from scheduling.tests.factories import (
     API,
-    api,
+    AvailabilityFactory,
+    BookingFactory,
+    ResourceFactory,
+    ScheduleExceptionFactory,
     at,
     client_for,
     iso,
-    manager,
-    scene,
     snapshot,
-    viewer,
 )
-from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ResourceFactory, ScheduleExceptionFactory
 
 pytestmark = pytest.mark.django_db
 

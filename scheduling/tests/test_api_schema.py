@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from scheduling.tests.api.personas import API, client_for
+from scheduling.tests.factories import API, client_for
 
 pytestmark = pytest.mark.django_db
 

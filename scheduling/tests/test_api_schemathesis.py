@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.api.personas import build_scene, client_for, user_in
+from scheduling.tests.factories import build_scene, client_for, staff
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
 KNOWN_IDS: dict[str, list[int]] = {}
@@ -63,7 +63,7 @@ def superuser_headers(db, keep_the_test_connection):
         ("exception", ScheduleException),
     ):
         KNOWN_IDS[prefix] = list(model.objects.values_list("pk", flat=True))
-    client = client_for(user_in(None, "fuzzer", is_superuser=True, is_staff=True))
+    client = client_for(staff(username="fuzzer", is_superuser=True))
     return {"Authorization": client._credentials["HTTP_AUTHORIZATION"]}
 
 
@@ -72,6 +72,7 @@ CONFIG = SchemathesisConfig.from_path(django_settings.BASE_DIR / "schemathesis.t
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), config=CONFIG)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 def test_the_api_keeps_its_schema_both_ways_and_never_answers_5xx(case, superuser_headers):

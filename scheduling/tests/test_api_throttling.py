@@ -15,7 +15,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
-from scheduling.tests.api.personas import API, client_for, manager, scene  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, client_for
 
 pytestmark = pytest.mark.django_db
 

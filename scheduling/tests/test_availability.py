@@ -12,14 +12,11 @@ from scheduling.tests.factories import (
     BookingFactory,
     ResourceFactory,
     ScheduleExceptionFactory,
+    utc,
 )
 
 UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
 
 
 def kinds(result):

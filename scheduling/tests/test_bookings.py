@@ -17,14 +17,10 @@ from scheduling.tests.factories import (
     ResourceFactory,
     ScheduleExceptionFactory,
     UserFactory,
+    utc,
 )
 
-UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
 
 
 def create(resource, customer, start, end, by=SYSTEM, **kwargs):
@@ -139,6 +135,8 @@ def test_a_cancelled_booking_can_be_moved_over_others(resource, customer):
     cancelled = create(resource, customer, utc(2026, 3, 2, 11), utc(2026, 3, 2, 12))
     service.booking_cancel(by=SYSTEM, booking=cancelled)
     service.booking_update(by=SYSTEM, booking=cancelled, start_at=utc(2026, 3, 2, 9), end_at=utc(2026, 3, 2, 10))
+    cancelled.refresh_from_db()
+    assert (cancelled.status, cancelled.start_at, cancelled.end_at) == ("cancelled", utc(2026, 3, 2, 9), utc(2026, 3, 2, 10))
 
 
 ALLOWED = [

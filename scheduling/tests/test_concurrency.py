@@ -59,6 +59,7 @@ def widened_race_window(seconds: float = 0.02):
         yield
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_overlapping_bookings_exactly_one_wins():
     resource = ResourceFactory()

@@ -8,7 +8,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from scheduling.models import Customer
 from scheduling.permissions import can, restrict
-from scheduling.tests.api.personas import API, a_booker, at, client_for, iso, manager, scene  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, at, client_for, iso
 from scheduling.tests.factories import BookingFactory, CustomerFactory, ResourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

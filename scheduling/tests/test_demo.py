@@ -3,16 +3,19 @@
 import datetime as dt
 import re
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from scheduling.models import Booking, Resource, ScheduleException
+from scheduling.tests.factories import AWKWARD_INSTANTS, WARSAW
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_a_realistic_week_once():
     call_command("seed_demo", stdout=StringIO())
     resources = Resource.objects.all()
@@ -27,6 +30,22 @@ def test_seed_demo_loads_a_realistic_week_once():
     assert Resource.objects.count() == 12
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_seed_demo_fills_this_week_of_the_servers_zone_with_history_before_now(settings, time_machine, instant):
+    settings.TIME_ZONE = "Europe/Warsaw"
+    time_machine.move_to(instant, tick=False)
+    call_command("seed_demo", stdout=StringIO())
+    today = instant.astimezone(WARSAW).date()
+    week = {today + dt.timedelta(days=k - today.weekday()) for k in range(7)}
+    bookings = Booking.objects.select_related("resource")
+    # Each day of the week, read in the resource's own zone (the demo spans two continents).
+    assert {b.start_at.astimezone(ZoneInfo(b.resource.timezone)).date() for b in bookings} == week
+    assert not bookings.filter(end_at__gt=instant, status__in=["completed", "no_show"]).exists()
+    assert not bookings.filter(end_at__lte=instant, status="pending").exists()
+
+
+@pytest.mark.slow
 def test_demo_bookings_cover_every_status_when_the_week_is_half_over():
     from scheduling.demo import load_demo
 

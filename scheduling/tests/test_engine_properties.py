@@ -80,6 +80,7 @@ def covered(intervals, minute):
     return any(s <= minute < e for s, e in intervals)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
 def test_working_intervals_equal_the_brute_force(scenario):
@@ -91,6 +92,7 @@ def test_working_intervals_equal_the_brute_force(scenario):
         assert actual == expected, (zone, rows, minute)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
 def test_conflicts_equal_the_brute_force(scenario):
@@ -108,6 +110,7 @@ def test_conflicts_equal_the_brute_force(scenario):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(scenarios(), st.integers(15, 180), st.integers(15, 120))
 def test_slots_equal_the_brute_force(scenario, duration_minutes, step_minutes):

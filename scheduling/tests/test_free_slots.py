@@ -15,15 +15,11 @@ from scheduling.tests.factories import (
     ResourceFactory,
     ResourceTypeFactory,
     ScheduleExceptionFactory,
+    utc,
 )
 
-UTC = dt.timezone.utc
 HOUR = dt.timedelta(hours=1)
 pytestmark = pytest.mark.django_db
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
 
 
 def test_slots_skip_bookings_exceptions_and_closed_hours():
@@ -78,11 +74,13 @@ def test_available_resources_of_a_type_are_those_free_for_the_whole_interval():
     assert free.pk
 
 
-def test_free_slots_cost_the_same_queries_at_100_and_at_100000_bookings(django_assert_num_queries):
+def test_free_slots_cost_the_same_queries_at_100_and_at_10000_bookings(django_assert_num_queries):
     resource = ResourceFactory()
     customer = CustomerFactory()
     # Bookings of the resource far from the window, back to back, all occupying.
-    far = utc(2000, 1, 1)  # 100,000 hours later is still 2011
+    # The count of far-away rows changes nothing in the queries (10,000 prove it as well as 100,000
+    # did, in a tenth of the time).
+    far = utc(2000, 1, 1)  # 10,000 hours later is still 2001
     window = (utc(2026, 3, 2), utc(2026, 4, 1))
 
     def add(count, offset):
@@ -98,7 +96,7 @@ def test_free_slots_cost_the_same_queries_at_100_and_at_100000_bookings(django_a
     # 1: bookings overlapping the window; 2: exceptions overlapping it; 3: availability rows.
     with django_assert_num_queries(3):
         small = free_slots(resource, *window, HOUR)
-    add(100_000 - 100, 100)
+    add(10_000 - 100, 100)
     with django_assert_num_queries(3):
         large = free_slots(resource, *window, HOUR)
     assert small == large and len(large) == 30 * 24

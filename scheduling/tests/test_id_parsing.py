@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scheduling.models import Availability, Booking, Resource, validate_timezone
-from scheduling.tests.api.personas import API, api, at, iso, manager, scene  # noqa: F401 - fixtures
+from scheduling.tests.factories import API, at, iso
 from scheduling.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

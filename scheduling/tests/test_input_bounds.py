@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from scheduling import roles
 from scheduling.models import Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.tests.admin_personas import staff
-from scheduling.tests.api.personas import API, api, manager, scene, snapshot  # noqa: F401 - fixtures
+from scheduling.tests.factories import staff
+from scheduling.tests.factories import API, snapshot
 from scheduling.tests.factories import AvailabilityFactory, BookingFactory, CustomerFactory, ResourceFactory
 from scheduling.validators import METADATA_MAX_BYTES, UNREADABLE_METADATA_KEY, unreadable_metadata
 

@@ -21,17 +21,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scheduling.permissions import SYSTEM
+from scheduling import roles
 from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
 from scheduling.services import notifications
-from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory
+from scheduling.tests.factories import CustomerFactory, ResourceFactory, UserFactory, client_for, staff, utc
 
-UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def utc(*args):
-    return dt.datetime(*args, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -164,10 +160,8 @@ def test_with_the_smtp_server_down_bookings_succeed_fast_and_their_notices_wait_
 
 
 def test_api_booking_requests_succeed_fast_with_the_smtp_server_down(smtp, trainer, customer):
-    from scheduling.tests.api.personas import client_for, user_in
-
     smtp.stop()
-    client = client_for(user_in("scheduling_manager", "desk"))
+    client = client_for(staff(roles.MANAGER, username="desk"))
     body = {
         "resource": trainer.pk,
         "customer": customer.pk,

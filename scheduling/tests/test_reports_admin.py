@@ -12,7 +12,15 @@ from django.urls import reverse
 from scheduling.admin.reports import HEATMAP_MAX_RESOURCES, colour, heatmap
 from scheduling.roles import BOOKER, VIEWER
 from scheduling.services.reports import Figures, select_resources, utilisation_report
-from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ResourceFactory, ResourceTypeFactory, UserFactory
+from scheduling.tests.factories import (
+    AWKWARD_INSTANTS,
+    WARSAW,
+    AvailabilityFactory,
+    BookingFactory,
+    ResourceFactory,
+    ResourceTypeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/scheduling/utilisation/"
@@ -105,13 +113,17 @@ def test_the_page_shows_the_figures_type_totals_and_an_svg_heatmap(client, viewe
     assert "<script" not in chart and "http" not in chart.replace("http://www.w3.org/2000/svg", "")
 
 
-def test_without_a_query_the_page_shows_the_current_month(client, viewer, trainer):
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_without_a_query_the_page_shows_the_current_month_in_the_viewers_zone(client, viewer, trainer, settings, time_machine, instant):
+    settings.TIME_ZONE = "Europe/Warsaw"
+    time_machine.move_to(instant, tick=False)
+    today = instant.astimezone(WARSAW).date()
     client.force_login(viewer)
     response = client.get(URL)
     report = response.context["report"]
     assert response.status_code == 200
-    assert report.first_day.day == 1 and report.last_day.month == report.first_day.month
-    assert (report.last_day + dt.timedelta(days=1)).day == 1
+    assert report.first_day == today.replace(day=1)
+    assert report.last_day.month == today.month and (report.last_day + dt.timedelta(days=1)).day == 1
 
 
 def test_a_type_narrows_the_report(client, viewer, trainer):

@@ -11,7 +11,14 @@ from django.core.management import CommandError, call_command
 
 from scheduling.services.availability import free_slots
 from scheduling.services.reports import free_slots_of_type
-from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ResourceFactory, ResourceTypeFactory, ScheduleExceptionFactory
+from scheduling.tests.factories import (
+    AWKWARD_INSTANTS,
+    AvailabilityFactory,
+    BookingFactory,
+    ResourceFactory,
+    ResourceTypeFactory,
+    ScheduleExceptionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2030, 3, 4)  # a Monday, safely in the future
@@ -65,6 +72,26 @@ def test_slots_that_have_begun_are_left_out(trainers):
     assert found[0].slots == [(at(WARSAW, 12), at(WARSAW, 13))]
     # Only today's begun slots are hidden by the command: a past day is shown whole.
     assert "no free slot" not in run("--type", "Trainer", "--on", "2020-03-02", "--duration", "60")
+
+
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_on_today_the_command_leaves_out_the_slots_that_have_begun_and_other_days_are_whole(settings, time_machine, instant):
+    settings.TIME_ZONE = "Europe/Warsaw"  # "today" is the server's day; here days with DST changes
+    time_machine.move_to(instant, tick=False)
+    ResourceFactory(name="Desk", type=ResourceTypeFactory(name="Desk"), timezone="Europe/Warsaw")  # open around the clock
+    today = instant.astimezone(WARSAW).date()
+
+    def listed(day):
+        rows = csv.DictReader(io.StringIO(run("--type", "Desk", "--on", day.isoformat(), "--duration", "30", "--format", "csv")))
+        return [dt.datetime.fromisoformat(row["start"]) for row in rows]
+
+    def half_hours(day):  # the local day's grid, counted in real time (23 or 25 hours on DST days)
+        start, end = (at(WARSAW, 0, day=d).astimezone(dt.UTC) for d in (day, day + dt.timedelta(days=1)))
+        return [start + k * HOUR / 2 for k in range(int((end - start) / (HOUR / 2)))]
+
+    assert listed(today) == [start for start in half_hours(today) if start >= instant]
+    for other in (today - dt.timedelta(days=1), today + dt.timedelta(days=1)):
+        assert listed(other) == half_hours(other)
 
 
 def test_a_report_zone_reads_the_day_there(trainers):

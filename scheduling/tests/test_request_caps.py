@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from scheduling import engine
 from scheduling.services import availability
 from scheduling.services.availability import free_slots, free_slots_page
-from scheduling.tests.api.personas import API, api, manager, scene  # noqa: F401 - fixtures
+from scheduling.tests.factories import API
 from scheduling.tests.factories import ResourceFactory, ResourceTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from scheduling.demo import BulkPlan, default_days, default_start
 from scheduling.management import cli
 from scheduling.models import Availability, Booking, Customer, Resource, ScheduleException
 from scheduling.services.availability import check_availability
+from scheduling.tests.factories import AWKWARD_INSTANTS, WARSAW
 
 pytestmark = pytest.mark.django_db
 START = "2026-03-02"
@@ -167,9 +167,13 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(monkeypatch, stream, drawn
     assert ("Bookings" in err.getvalue()) is drawn
 
 
-def test_without_start_and_days_the_defaults_are_used_and_printed():
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_without_start_and_days_the_defaults_are_used_and_printed(settings, time_machine, instant):
+    settings.TIME_ZONE = "Europe/Warsaw"
+    time_machine.move_to(instant, tick=False)
     out = seed("--resources", "2", "--bookings", "10")
-    start = default_start(7, timezone.localdate())
+    today = instant.astimezone(WARSAW).date()
+    start = today - dt.timedelta(days=today.weekday() + 3)  # 7 days centred on this week's Monday
     assert f"--start {start} --days 7" in out
     assert Booking.objects.count() == 10
     assert min(Booking.objects.values_list("start_at", flat=True)).date() >= start

@@ -39,6 +39,15 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def _cookies_without_expiry_dates(settings):
+    """The server runs at the tests' fixed instants, chromium at today's date: a cookie that expires
+    two weeks (the session) or a year (CSRF) after a fixed instant would already be stale to the
+    browser. Cookies that last until the browser closes are the same whatever the date."""
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    settings.CSRF_COOKIE_AGE = None
+
+
 @pytest.fixture
 def roles_synced(transactional_db):
     """live_server tests flush the database, data-migration groups included: put the roles back."""

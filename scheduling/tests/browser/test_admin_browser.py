@@ -13,11 +13,10 @@ from django.utils import timezone
 from scheduling import roles
 from scheduling.demo import load_demo
 from scheduling.models import Booking, Resource
-from scheduling.tests.admin_personas import staff
 from scheduling.tests.browser.conftest import screenshot
-from scheduling.tests.factories import BookingFactory, CustomerFactory, ResourceFactory, ResourceTypeFactory, UserFactory
+from scheduling.tests.factories import AWKWARD_INSTANTS, BookingFactory, CustomerFactory, ResourceFactory, ResourceTypeFactory, UserFactory, staff
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 UTC = dt.timezone.utc
 
 
@@ -34,7 +33,12 @@ def track_fraction(page, row_selector: str, block_selector: str) -> tuple[float,
     return (block["x"] - track["x"]) / track["width"], block["width"] / track["width"]
 
 
-def test_log_in_and_find_seeded_bookings_in_the_week_view(browser, live_server, roles_synced):
+@pytest.mark.parametrize("instant", AWKWARD_INSTANTS)
+def test_log_in_and_find_seeded_bookings_in_the_week_view(browser, live_server, roles_synced, settings, time_machine, instant):
+    # The viewer's zone has DST, and each instant makes "this week" awkward: it crosses a month, a
+    # year, or is an hour short or long. The demo's week and the calendar's both follow the clock.
+    settings.TIME_ZONE = "Europe/Warsaw"
+    time_machine.move_to(instant, tick=True)
     load_demo()
     UserFactory(username="frontdesk", is_staff=True, password="a-long-test-password").groups.add(
         roles_group(roles.BOOKER)
@@ -45,19 +49,26 @@ def test_log_in_and_find_seeded_bookings_in_the_week_view(browser, live_server, 
     page.fill("#id_password", "a-long-test-password")
     page.click("input[type=submit]")
     page.goto(live_server.url + reverse("admin:scheduling_resource_calendar"))
-    expect_text(page.locator(".cal-range"), r"\d")
-    week_start = dt.datetime.combine(timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday()), dt.time(0), tzinfo=UTC)
-    booking = Booking.objects.filter(start_at__gte=week_start + dt.timedelta(days=1), end_at__lte=week_start + dt.timedelta(days=6)).first()
+    monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+    sunday = monday + dt.timedelta(days=6)
+    expect_text(page.locator(".cal-range"), rf"^{monday:%-d %b} – {sunday:%-d %b %Y}$")
+    week_start, week_end = (local_midnight(monday + dt.timedelta(days=k)) for k in (0, 7))
+    booking = Booking.objects.filter(start_at__gte=local_midnight(monday + dt.timedelta(days=1)), end_at__lte=local_midnight(sunday)).first()
     row = f'.cal-row[data-resource="{booking.resource_id}"]'
     left, width = track_fraction(page, row, f'[data-booking="{booking.pk}"]')
-    week = dt.timedelta(days=7)
+    week = week_end - week_start  # 167 or 169 hours in the weeks of the DST changes
     assert left == pytest.approx((booking.start_at - week_start) / week, abs=0.002)
     assert width == pytest.approx((booking.end_at - booking.start_at) / week, abs=0.002)
     screenshot(page, "calendar-week", full_page=True)
+    # "Day" shows the first day of the week on view: its Monday.
     page.get_by_role("link", name="Day", exact=True).click()
-    expect_text(page.locator(".cal-range"), timezone.localdate().strftime("%B"))
+    expect_text(page.locator(".cal-range"), rf"^{monday:%A} {monday.day} {monday:%B %Y}$")
     screenshot(page, "calendar-day", full_page=True)
     page.close()
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=timezone.get_current_timezone())
 
 
 def roles_group(name):

@@ -1,1 +1,0 @@
-"""Shared fixtures of the API tests: personas, their clients, and one small scene."""
