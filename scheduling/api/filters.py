@@ -87,8 +87,13 @@ class ResourceFilter(StrictFilterSet):
         fields = ["type", "active"]
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": "^[^\\x00]*$"})
+class NonEmptyCharFilter(filters.CharFilter):
+    """Text whose schema says what StrictFilterSet enforces: never empty."""
+
+
 class CustomerFilter(StrictFilterSet):
-    email = filters.CharFilter(
+    email = NonEmptyCharFilter(
         method="filter_email",
         label="An exact e-mail address (case-insensitive). A user limited to per-resource grants gets at most one "
         "customer, also one not otherwise visible to them, so that they can book someone who exists already.",

@@ -77,19 +77,6 @@ class BookingFactory(factory.django.DjangoModelFactory):
     end_at = factory.LazyAttribute(lambda b: b.start_at + dt.timedelta(hours=1))
     status = "pending"
 
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        with notifications_muted():
-            return super()._create(model_class, *args, **kwargs)
-
-
-class NoticedBookingFactory(BookingFactory):
-    """A booking row whose creation writes its e-mail notice, for the tests about notices."""
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        return factory.django.DjangoModelFactory._create.__func__(cls, model_class, *args, **kwargs)
-
 
 class AvailabilityFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -73,7 +73,7 @@ def test_check_availability_with_an_id_in_other_digits_is_400_naming_it(api, sce
     body = {"resource_id": arabic(scene.a.pk), "start_at": iso(at(9)), "end_at": iso(at(10))}
     response = api.post(f"{API}/booking/check_availability", body, format="json")
     assert response.status_code == 400 and "resource_id" in response.json()
-    assert api.post(f"{API}/booking/check_availability", body | {"resource_id": str(scene.a.pk)}, format="json").status_code == 200
+    assert api.post(f"{API}/booking/check_availability", body | {"resource_id": scene.a.pk}, format="json").status_code == 200
 
 
 # --- Commands: an error naming the option, never a traceback or another row --------------------------
