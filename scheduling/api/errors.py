@@ -8,8 +8,9 @@ DRF view through `exception_handler`, before or outside one through `bad_request
 
 from __future__ import annotations
 
-import json
+import io
 import logging
+import sys
 from collections import Counter
 
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -96,15 +97,61 @@ def protected_message(error: ProtectedError) -> str:
     return f"Cannot delete: still referenced by {what}. Nothing was removed."
 
 
+MAX_BODY_NESTING = 1000
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest nesting of brackets outside strings, counted without parsing."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 class StrictJSONParser(JSONParser):
     """JSON that the databases can store: no lone surrogates, no nesting deep enough to crash the parser."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
+        depth = _nesting(raw)
+        if depth > MAX_BODY_NESTING:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.")
+        # Python's parser recurses per level: leave it room for a body that is deep but within the
+        # bound, so that a field's own limit (metadata: 32 levels) answers, naming the field.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, limit + depth + 100))
         try:
-            data = super().parse(stream, media_type, parser_context)
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
-        except UnicodeEncodeError:
-            raise exceptions.ParseError("JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff).") from None
+        finally:
+            sys.setrecursionlimit(limit)
+        # Walked without recursion: a deep but parseable body is the field's error (named), not ours.
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise exceptions.ParseError("JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff).") from None
         return data
