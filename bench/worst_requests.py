@@ -54,6 +54,7 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from report_bench import ensure_database  # noqa: E402 - the same database bootstrap
 from scheduling.demo import BulkPlan, load_bulk  # noqa: E402
 from scheduling.models import Booking, Resource, ResourceType  # noqa: E402
 from scheduling.roles import VIEWER, sync_roles  # noqa: E402
@@ -67,18 +68,6 @@ START = dt.date(2030, 1, 7)  # a Monday; the scene is in the future so that noth
 LAST = START + dt.timedelta(days=DAYS - 1)
 TABLES = "scheduling_booking, scheduling_exception, scheduling_availability, scheduling_resource, scheduling_customer"
 GUNICORN_TIMEOUT_S = 30  # gunicorn.conf.py's default (GUNICORN_TIMEOUT)
-
-
-def ensure_database():
-    if connection.vendor != "postgresql":
-        return
-    import psycopg
-
-    settings = connection.settings_dict
-    name = settings["NAME"]
-    with psycopg.connect(host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], password=settings["PASSWORD"] or None, dbname="postgres", autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def load_scene(plan: BulkPlan) -> dict:
