@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from scheduling import engine, permissions
@@ -53,6 +53,7 @@ EDITABLE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "overr
 MOVING_FIELDS = frozenset({"resource", "start_at", "end_at", "override_availability"})
 
 OVERRIDE_REFUSED = "Only a manager may book outside working hours or over an exception (override_availability)."
+DEADLOCK_DETECTED = "40P01"
 APPROVAL_REFUSED = "This resource requires approval: the status of your booking is pending until an approver confirms it."
 
 
@@ -339,6 +340,12 @@ def _save_or_conflict(booking: Booking, update_fields: list[str] | None = None) 
         if "booking_no_overlap" not in str(error):
             raise
         # A writer that bypassed the service won the race: report what is there now.
+        raise BookingConflict(_blocking_conflicts(booking) or []) from error
+    except OperationalError as error:
+        # Two writers checking the exclusion constraint against each other's rows (neither holding
+        # the resource lock) may deadlock; PostgreSQL aborts one, which lost the race.
+        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
         raise BookingConflict(_blocking_conflicts(booking) or []) from error
 
 
