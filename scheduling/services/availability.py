@@ -203,3 +203,28 @@ def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_
         if not conflicts and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now):
             free.append(resource)
     return free
+
+
+def bookable_spans(resources: list[Resource], bounds: list[dt.datetime]) -> dict[int, list[int]]:
+    """For each resource, the indexes i of the spans [bounds[i], bounds[i+1]) that a booking write
+    would accept without an override (quotas aside): the calendar's clickable hours (two queries)."""
+    if not resources or len(bounds) < 2:
+        return {r.pk: [] for r in resources}
+    policies = {r.pk: resource_policy(r) for r in resources}
+    reach = engine.Policy(buffer_before=max(p.buffer_before for p in policies.values()), buffer_after=max(p.buffer_after for p in policies.values()))
+    ids = [r.pk for r in resources]
+    busy = selectors.busy_by_resource(ids, *engine.occupied_interval(bounds[0], bounds[-1], reach))
+    windows = selectors.windows_by_resource(ids)
+    now = timezone.now()
+    found = {}
+    for resource in resources:
+        policy = policies[resource.pk]
+        working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, bounds[0], bounds[-1])
+        found[resource.pk] = [
+            i
+            for i, (start, end) in enumerate(zip(bounds, bounds[1:]))
+            if resource.active
+            and not engine.find_conflicts(start=start, end=end, active=True, resource_id=resource.pk, working=working, busy=busy.get(resource.pk, []), policy=policy)
+            and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now)
+        ]
+    return found
