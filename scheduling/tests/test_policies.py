@@ -314,3 +314,21 @@ def test_without_an_owner_the_approval_mail_goes_to_the_managers(booker):
     approval = Notification.objects.get(booking=booking, event=NotificationEvent.APPROVAL)
     assert approval.recipients == sorted(m.email for m in managers)
     assert booking.approval_expires_at is None
+
+
+# --- Admin --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_type_form_shows_every_policy_field_and_refuses_a_granularity_that_does_not_divide_a_day(client):
+    from django.urls import reverse
+
+    from scheduling.models import POLICY_FIELDS, ResourceType
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:scheduling_resourcetype_add")
+    page = client.get(url).content.decode()
+    assert all(f'name="{name}"' in page for name in POLICY_FIELDS)
+    response = client.post(url, {"name": "Rooms", "color": "#336699", "buffer_before": 0, "buffer_after": 0, "granularity": 7})
+    assert response.status_code == 200 and "granularity must divide a day" in response.content.decode()
+    assert not ResourceType.objects.filter(name="Rooms").exists()
