@@ -223,7 +223,7 @@ def load_bulk(plan: BulkPlan, *, on_batch: Callable[[int], None] = lambda n: Non
     for i, resource in enumerate(resources):
         for start, end in _place_bookings(plan, i, resource, leave[resource.pk], rng):
             status = _pick(rng, HISTORY_STATUSES if end <= plan.middle else UPCOMING_STATUSES)
-            batch.append(Booking(resource_id=resource.pk, customer_id=rng.choice(customer_ids), start_at=start, end_at=end, occupied_start=start, occupied_end=end, status=status))
+            batch.append(Booking(resource_id=resource.pk, customer_id=rng.choice(customer_ids), start_at=start, end_at=end, status=status))
             if len(batch) >= plan.batch_size:
                 written += _flush(batch, on_batch)
     written += _flush(batch, on_batch)

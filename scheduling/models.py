@@ -329,6 +329,15 @@ class PostgresOnlyExclusionConstraint(ExclusionConstraint):
         return None
 
 
+class BookingQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # save() derives the occupied range; bulk loads (demo data, benches) skip save().
+        objs = list(objs)
+        for booking in objs:
+            booking.occupied_start, booking.occupied_end = occupied_range(booking)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Booking(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
@@ -357,6 +366,8 @@ class Booking(models.Model):
     occupied_end = models.DateTimeField(editable=False, blank=True)
     # When a booking awaiting approval is cancelled unless approved (null: never).
     approval_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = BookingQuerySet.as_manager()
 
     class Meta:
         ordering = ["start_at", "id"]

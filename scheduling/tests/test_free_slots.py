@@ -88,15 +88,7 @@ def test_free_slots_cost_the_same_queries_at_100_and_at_100000_bookings(django_a
     def add(count, offset):
         Booking.objects.bulk_create(
             (
-                Booking(
-                    resource=resource,
-                    customer=customer,
-                    start_at=far + (offset + i) * HOUR,
-                    end_at=far + (offset + i + 1) * HOUR,
-                    occupied_start=far + (offset + i) * HOUR,
-                    occupied_end=far + (offset + i + 1) * HOUR,
-                    status="confirmed",
-                )
+                Booking(resource=resource, customer=customer, start_at=far + (offset + i) * HOUR, end_at=far + (offset + i + 1) * HOUR, status="confirmed")
                 for i in range(count)
             ),
             batch_size=5000,
