@@ -126,6 +126,7 @@ def booking_create(
     )
     with transaction.atomic():
         booking.resource = _lock_resource(resource.pk)
+        _lock_customer_for_quotas(booking)
         _decide_create(by, booking)
         _save_or_conflict(booking)
         if _awaits_approval(booking):
@@ -188,6 +189,7 @@ def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | Non
             changes["resource"] = target
         else:
             current.resource = target
+        _lock_customer_for_quotas(current, changes.get("customer"), target)
         changed = _decide_edit(by, current, changes, to_status, step=step)
         if changed:
             _save_or_conflict(current, update_fields=[*changed, "updated_at"])
@@ -330,6 +332,14 @@ def _blocking_conflicts(booking: Booking, policy: engine.Policy | None = None) -
 def _lock_resource(resource_id: int) -> Resource:
     # A no-op on SQLite, where BEGIN IMMEDIATE already serialises writers.
     return Resource.objects.select_for_update().get(pk=resource_id)
+
+
+def _lock_customer_for_quotas(booking: Booking, customer: Customer | None = None, resource: Resource | None = None) -> None:
+    # Quotas span every resource of the type, which the resource lock does not cover: writers for
+    # one customer take turns on the customer's row (after the resource's, so always in that order).
+    policy = policies.resource_policy(resource or booking.resource)
+    if policy.quota_per_day or policy.quota_per_week:
+        Customer.objects.select_for_update().filter(pk=getattr(customer, "pk", booking.customer_id)).first()
 
 
 def _save_or_conflict(booking: Booking, update_fields: list[str] | None = None) -> None:

@@ -332,3 +332,22 @@ def test_the_admin_type_form_shows_every_policy_field_and_refuses_a_granularity_
     response = client.post(url, {"name": "Rooms", "color": "#336699", "buffer_before": 0, "buffer_after": 0, "granularity": 7})
     assert response.status_code == 200 and "granularity must divide a day" in response.content.decode()
     assert not ResourceType.objects.filter(name="Rooms").exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_booking_form_names_the_broken_rule():
+    from scheduling.admin.forms import describe_conflicts
+
+    resource = resource_with(min_notice=60)
+    answer = check_availability(resource, NOW, NOW + HOUR)
+    assert describe_conflicts(answer.conflicts) == [f"Booking rule min_notice: {answer.conflicts[0].detail}"]
+
+
+@pytest.mark.django_db
+def test_free_slots_of_a_type_honour_each_resource_policy():
+    from scheduling.services.reports import free_slots_of_type
+
+    room_type = ResourceTypeFactory(min_notice=120, granularity=60)
+    ResourceFactory(type=room_type, name="Room")
+    (found,) = free_slots_of_type(resource_type=room_type, day=NOW.date(), duration=HOUR, step=30 * dt.timedelta(minutes=1))
+    assert found.slots[0][0] == NOW + 2 * HOUR and all(s.minute == 0 for s, _ in found.slots)

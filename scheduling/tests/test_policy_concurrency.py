@@ -112,3 +112,21 @@ def test_the_cron_run_cancels_a_pending_booking_exactly_when_its_approval_time_i
             call_command("expire_approvals", stdout=StringIO())
         booking.refresh_from_db()
         assert booking.status == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_customer_booking_ten_resources_of_a_type_at_once_gets_only_the_quota():
+    room_type = ResourceTypeFactory(quota_per_day=1)
+    rooms = [ResourceFactory(type=room_type) for _ in range(10)]
+    customer = CustomerFactory()
+
+    def book(index):
+        try:
+            return booking_create(by=SYSTEM, resource=rooms[index], customer=customer, start_at=START, end_at=START + HOUR)
+        except BookingConflict as conflict:
+            return conflict
+
+    with widened_race_window():
+        outcomes = run_concurrently(book, len(rooms))
+    assert [type(o).__name__ for o in outcomes].count("Booking") == 1, outcomes
+    assert sorted({c.rule for o in outcomes if isinstance(o, BookingConflict) for c in o.conflicts}) == ["quota_per_day"]
