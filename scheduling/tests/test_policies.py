@@ -351,3 +351,16 @@ def test_free_slots_of_a_type_honour_each_resource_policy():
     ResourceFactory(type=room_type, name="Room")
     (found,) = free_slots_of_type(resource_type=room_type, day=NOW.date(), duration=HOUR, step=30 * dt.timedelta(minutes=1))
     assert found.slots[0][0] == NOW + 2 * HOUR and all(s.minute == 0 for s, _ in found.slots)
+
+
+@pytest.mark.django_db
+def test_the_day_quota_on_a_spring_forward_day_is_one_local_date_of_23_hours():
+    # New York 2030-03-10 lasts 23 hours: 00:30 EST (05:30 UTC) and 23:30 EDT (03:30 UTC on the 11th).
+    resource = resource_with(zone="America/New_York", quota_per_day=1)
+    customer = CustomerFactory()
+    with time_machine.travel(dt.datetime(2030, 3, 9, tzinfo=UTC), tick=False):
+        book(resource, dt.datetime(2030, 3, 10, 5, 30, tzinfo=UTC), dt.datetime(2030, 3, 10, 6, tzinfo=UTC), customer=customer)
+        with pytest.raises(BookingConflict) as error:
+            book(resource, dt.datetime(2030, 3, 11, 3, 30, tzinfo=UTC), dt.datetime(2030, 3, 11, 3, 45, tzinfo=UTC), customer=customer)
+        book(resource, dt.datetime(2030, 3, 11, 4, tzinfo=UTC), dt.datetime(2030, 3, 11, 4, 30, tzinfo=UTC), customer=customer)  # 00:00 on the 11th
+    assert policy_rules(error) == ["quota_per_day"]
