@@ -41,10 +41,11 @@ class ConflictKind(StrEnum):
     EXCEPTION = "exception"
     OUTSIDE_AVAILABILITY = "outside_availability"
     INACTIVE_RESOURCE = "inactive_resource"
+    POLICY = "policy"
 
 
-# What a manager's override lets through; overlaps and an inactive resource never.
-OVERRIDABLE_KINDS = frozenset({ConflictKind.OUTSIDE_AVAILABILITY, ConflictKind.EXCEPTION})
+# What a manager's override lets through; overlaps (buffers included) and an inactive resource never.
+OVERRIDABLE_KINDS = frozenset({ConflictKind.OUTSIDE_AVAILABILITY, ConflictKind.EXCEPTION, ConflictKind.POLICY})
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Conflict:
     start_at: dt.datetime
     end_at: dt.datetime
     status: str | None = None  # the other booking's, for kind BOOKING
+    rule: str | None = None  # the policy field broken, for kind POLICY
+    detail: str | None = None  # a sentence, for kind POLICY
 
     @property
     def overridable(self) -> bool:
@@ -62,13 +65,51 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Busy:
-    """Something that occupies the resource: an occupying booking or an exception."""
+    """Something that occupies the resource: an occupying booking or an exception.
+
+    A booking occupies its buffers too: `occupied_start`/`occupied_end` (None: its own times).
+    """
 
     kind: ConflictKind  # BOOKING or EXCEPTION
     id: int
     start_at: dt.datetime
     end_at: dt.datetime
     status: str | None = None
+    occupied_start: dt.datetime | None = None
+    occupied_end: dt.datetime | None = None
+
+    @property
+    def occupied(self) -> Interval:
+        return (self.occupied_start or self.start_at, self.occupied_end or self.end_at)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The booking rules of one resource, resolved (docs/spec.md §13); None or 0 means no rule.
+
+    Minutes, except `max_horizon` (days) and the quotas (bookings).
+    """
+
+    buffer_before: int = 0
+    buffer_after: int = 0
+    min_notice: int | None = None
+    max_horizon: int | None = None
+    min_duration: int | None = None
+    max_duration: int | None = None
+    granularity: int | None = None
+    cancel_deadline: int | None = None
+    change_deadline: int | None = None
+    quota_per_day: int | None = None
+    quota_per_week: int | None = None
+    requires_approval: bool = False
+    approval_timeout: int | None = None
+
+    @property
+    def buffers(self) -> tuple[dt.timedelta, dt.timedelta]:
+        return dt.timedelta(minutes=self.buffer_before or 0), dt.timedelta(minutes=self.buffer_after or 0)
+
+
+NO_POLICY = Policy()
 
 
 # --- Interval arithmetic ----------------------------------------------------------------------------
@@ -219,25 +260,49 @@ def find_conflicts(
     working: Sequence[Interval] | None,
     busy: Iterable[Busy],
     ignore_booking_id: int | None = None,
+    policy: Policy = NO_POLICY,
 ) -> list[Conflict]:
-    """Every reason why [start, end) cannot be booked, in the order of docs/spec.md §2.3."""
+    """Every reason why [start, end) cannot be booked, in the order of docs/spec.md §2.3.
+
+    A booking conflicts when the occupied ranges meet: [start − buffer_before, end + buffer_after)
+    under `policy` against each other booking's stored occupied range. Exceptions and working hours
+    concern the booking's own time; buffers may lie outside them.
+    """
     conflicts: list[Conflict] = []
     if not active:
         conflicts.append(Conflict(ConflictKind.INACTIVE_RESOURCE, resource_id, start, end))
-    overlapping = sorted(
-        (b for b in busy if overlaps((b.start_at, b.end_at), (start, end)) and not (b.kind == ConflictKind.BOOKING and b.id == ignore_booking_id)),
-        key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id),
-    )
+    occupied = occupied_interval(start, end, policy)
+
+    def blocks(b: Busy) -> bool:
+        if b.kind == ConflictKind.BOOKING:
+            return b.id != ignore_booking_id and overlaps(b.occupied, occupied)
+        return overlaps((b.start_at, b.end_at), (start, end))
+
+    overlapping = sorted((b for b in busy if blocks(b)), key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id))
     conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status) for b in overlapping)
     if working is not None:
         conflicts.extend(Conflict(ConflictKind.OUTSIDE_AVAILABILITY, None, s, e) for s, e in subtract((start, end), working))
     return conflicts
 
 
-def free_intervals(*, start: dt.datetime, end: dt.datetime, working: Sequence[Interval] | None, busy: Iterable[Busy]) -> list[Interval]:
-    """The parts of [start, end) that are working time and not busy, merged."""
+def free_intervals(
+    *, start: dt.datetime, end: dt.datetime, working: Sequence[Interval] | None, busy: Iterable[Busy], policy: Policy = NO_POLICY
+) -> list[Interval]:
+    """The parts of [start, end) that are working time and not busy, merged.
+
+    A booking's occupied range blocks a little more under buffers: [t, u) is free of it exactly
+    when [t − before, u + after) misses it, i.e. when [t, u) misses [start − after, end + before).
+    """
     open_time = [(start, end)] if working is None else list(working)
-    blocked = merge((max(b.start_at, start), min(b.end_at, end)) for b in busy)
+    before, after = policy.buffers
+
+    def blocked_by(b: Busy) -> Interval:
+        if b.kind != ConflictKind.BOOKING:
+            return (b.start_at, b.end_at)
+        occupied_start, occupied_end = b.occupied
+        return (occupied_start - after, occupied_end + before)
+
+    blocked = merge((max(s, start), min(e, end)) for s, e in map(blocked_by, busy))
     result: list[Interval] = []
     for interval in open_time:
         result.extend(subtract(interval, blocked))
@@ -255,3 +320,109 @@ def slot_starts(*, start: dt.datetime, end: dt.datetime, duration: dt.timedelta,
         while t + duration <= free_end and t + duration <= end:
             yield t
             t += step
+
+
+# --- Policies -------------------------------------------------------------------------------------
+
+
+def occupied_interval(start: dt.datetime, end: dt.datetime, policy: Policy) -> Interval:
+    """What a booking of [start, end) occupies under `policy`: its buffers either side."""
+    before, after = policy.buffers
+    return (start - before, end + after)
+
+
+def on_grid(instant: dt.datetime, zone_name: str, granularity: int) -> bool:
+    """Is the wall-clock time of `instant` in the zone local midnight + k·granularity minutes?"""
+    local = instant.astimezone(ZoneInfo(zone_name))
+    return local.second == 0 and local.microsecond == 0 and (local.hour * 60 + local.minute) % granularity == 0
+
+
+def local_day(instant: dt.datetime, zone_name: str) -> dt.date:
+    return instant.astimezone(ZoneInfo(zone_name)).date()
+
+
+def local_week(instant: dt.datetime, zone_name: str) -> tuple[int, int]:
+    """(ISO year, ISO week) of the local calendar day of `instant`."""
+    year, week, _ = local_day(instant, zone_name).isocalendar()
+    return year, week
+
+
+def _minutes_text(minutes: int) -> str:
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def policy_conflicts(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    policy: Policy,
+    zone_name: str,
+    now: dt.datetime,
+    customer_starts: Sequence[dt.datetime] | None = None,
+) -> list[Conflict]:
+    """The rules of `policy` that [start, end) breaks, as POLICY conflicts in field order.
+
+    `customer_starts` are the starts of the customer's other occupying bookings of the type (None:
+    the customer is not known, quotas are not asked). The notice and the horizon count from `now`.
+    """
+    found: list[Conflict] = []
+
+    def broken(rule: str, detail: str) -> None:
+        found.append(Conflict(ConflictKind.POLICY, None, start, end, rule=rule, detail=detail))
+
+    duration = end - start
+    if policy.min_notice and start < now + dt.timedelta(minutes=policy.min_notice):
+        broken("min_notice", f"Bookings must start at least {_minutes_text(policy.min_notice)} after they are made.")
+    if policy.max_horizon and start > now + dt.timedelta(days=policy.max_horizon):
+        broken("max_horizon", f"Bookings may start at most {policy.max_horizon} days ahead.")
+    if policy.min_duration and duration < dt.timedelta(minutes=policy.min_duration):
+        broken("min_duration", f"A booking lasts at least {_minutes_text(policy.min_duration)}.")
+    if policy.max_duration and duration > dt.timedelta(minutes=policy.max_duration):
+        broken("max_duration", f"A booking lasts at most {_minutes_text(policy.max_duration)}.")
+    if policy.granularity and not (on_grid(start, zone_name, policy.granularity) and on_grid(end, zone_name, policy.granularity)):
+        broken("granularity", f"Start and end must lie on the {_minutes_text(policy.granularity)} grid from local midnight ({zone_name}).")
+    if customer_starts is not None:
+        if policy.quota_per_day:
+            day = local_day(start, zone_name)
+            if sum(local_day(s, zone_name) == day for s in customer_starts) >= policy.quota_per_day:
+                broken("quota_per_day", f"The customer already holds {policy.quota_per_day} booking(s) of this type on {day} ({zone_name}).")
+        if policy.quota_per_week:
+            week = local_week(start, zone_name)
+            if sum(local_week(s, zone_name) == week for s in customer_starts) >= policy.quota_per_week:
+                broken("quota_per_week", f"The customer already holds {policy.quota_per_week} booking(s) of this type in ISO week {week[0]}-W{week[1]:02d}.")
+    return found
+
+
+def deadline_passed(*, start: dt.datetime, deadline_minutes: int | None, now: dt.datetime) -> bool:
+    """Is it later than `deadline_minutes` before `start`? At exactly the deadline it is not yet."""
+    return bool(deadline_minutes) and now > start - dt.timedelta(minutes=deadline_minutes)
+
+
+def duration_allowed(duration: dt.timedelta, policy: Policy) -> bool:
+    if policy.min_duration and duration < dt.timedelta(minutes=policy.min_duration):
+        return False
+    return not (policy.max_duration and duration > dt.timedelta(minutes=policy.max_duration))
+
+
+def policy_slot_starts(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    duration: dt.timedelta,
+    step: dt.timedelta,
+    free: Sequence[Interval],
+    policy: Policy,
+    zone_name: str,
+    now: dt.datetime,
+) -> Iterator[dt.datetime]:
+    """`slot_starts` restricted to what the policy accepts (notice, horizon, duration, grid)."""
+    if not duration_allowed(duration, policy):
+        return
+    for t in slot_starts(start=start, end=end, duration=duration, step=step, free=free):
+        if policy.min_notice and t < now + dt.timedelta(minutes=policy.min_notice):
+            continue
+        if policy.max_horizon and t > now + dt.timedelta(days=policy.max_horizon):
+            return
+        if policy.granularity and not (on_grid(t, zone_name, policy.granularity) and on_grid(t + duration, zone_name, policy.granularity)):
+            continue
+        yield t

@@ -12,9 +12,11 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Func, Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
 
 from scheduling.validators import (
     METADATA_MAX_DEPTH,
@@ -92,6 +94,103 @@ class MetadataField(models.JSONField):
         return super().formfield(**{"form_class": MetadataFormField, **kwargs})
 
 
+
+# --- Booking policies (docs/spec.md §13) ----------------------------------------------------------
+
+MINUTES_PER_DAY = 1440
+# Bounds that keep every rule within the engine's reach (a year of minutes; ten years of horizon).
+MAX_POLICY_MINUTES = 366 * MINUTES_PER_DAY
+MAX_HORIZON_DAYS = 3660
+MAX_QUOTA = 10_000
+# The rules in the order they are checked and reported; all minutes unless stated.
+POLICY_MINUTE_FIELDS = (
+    "buffer_before",
+    "buffer_after",
+    "min_notice",
+    "min_duration",
+    "max_duration",
+    "granularity",
+    "cancel_deadline",
+    "change_deadline",
+    "approval_timeout",
+)
+POLICY_FIELDS = (
+    "buffer_before",
+    "buffer_after",
+    "min_notice",
+    "max_horizon",
+    "min_duration",
+    "max_duration",
+    "granularity",
+    "cancel_deadline",
+    "change_deadline",
+    "quota_per_day",
+    "quota_per_week",
+    "requires_approval",
+    "approval_timeout",
+)
+
+
+def _minutes(help_text: str, *, inherit: bool, default=None, maximum: int = MAX_POLICY_MINUTES):
+    kwargs = {"null": True, "blank": True} if inherit or default is None else {}
+    return models.PositiveIntegerField(
+        default=None if inherit else default,
+        validators=[MinValueValidator(0), MaxValueValidator(maximum)],
+        help_text=help_text + (" Empty: as the resource type." if inherit else ""),
+        **kwargs,
+    )
+
+
+def policy_fields(*, inherit: bool) -> dict[str, models.Field]:
+    """The policy columns of a type (`inherit=False`) or of a resource (every one null = inherit)."""
+    return {
+        "buffer_before": _minutes("Minutes kept free before each booking.", inherit=inherit, default=0),
+        "buffer_after": _minutes("Minutes kept free after each booking.", inherit=inherit, default=0),
+        "min_notice": _minutes("Minutes a booking must start after the request.", inherit=inherit),
+        "max_horizon": _minutes("Days ahead a booking may start at most.", inherit=inherit, maximum=MAX_HORIZON_DAYS),
+        "min_duration": _minutes("Shortest booking, minutes.", inherit=inherit),
+        "max_duration": _minutes("Longest booking, minutes.", inherit=inherit),
+        "granularity": _minutes(
+            "Start and end lie on local midnight + k × this many minutes; must divide 1440.", inherit=inherit, maximum=MINUTES_PER_DAY
+        ),
+        "cancel_deadline": _minutes("Minutes before the start after which only a manager may cancel.", inherit=inherit),
+        "change_deadline": _minutes("Minutes before the start after which only a manager may move or re-time.", inherit=inherit),
+        "quota_per_day": _minutes("Occupying bookings of this type per customer per local day.", inherit=inherit, maximum=MAX_QUOTA),
+        "quota_per_week": _minutes("Occupying bookings of this type per customer per local ISO week.", inherit=inherit, maximum=MAX_QUOTA),
+        "requires_approval": (
+            models.BooleanField(null=True, blank=True, default=None, help_text="Empty: as the resource type.")
+            if inherit
+            else models.BooleanField(default=False, help_text="Bookings by non-approvers are created pending and wait for approval.")
+        ),
+        "approval_timeout": _minutes("Minutes a booking may wait for approval before it is cancelled; empty: never.", inherit=inherit),
+    }
+
+
+def policy_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """min ≤ max and a granularity that divides a day, held by the database."""
+    return [
+        models.CheckConstraint(
+            condition=Q(min_duration__isnull=True) | Q(max_duration__isnull=True) | Q(max_duration=0) | Q(min_duration__lte=models.F("max_duration")),
+            name=f"{prefix}_min_duration_le_max",
+        ),
+        models.CheckConstraint(
+            condition=Q(granularity__isnull=True) | Q(granularity=0) | Q(Exact(Mod(models.Value(MINUTES_PER_DAY), models.F("granularity")), 0)),
+            name=f"{prefix}_granularity_divides_day",
+        ),
+    ]
+
+
+def policy_errors(values: dict) -> dict[str, str]:
+    """The cross-field rules of one set of policy values (a type's, or a resource's resolved ones)."""
+    errors = {}
+    low, high = values.get("min_duration"), values.get("max_duration")
+    if low and high and low > high:
+        errors["max_duration"] = "max_duration must be at least min_duration."
+    granularity = values.get("granularity")
+    if granularity and MINUTES_PER_DAY % granularity:
+        errors["granularity"] = "granularity must divide a day (1440 minutes): 5, 10, 15, 30, 60…"
+    return errors
+
 class ResourceType(models.Model):
     name = models.CharField(max_length=100, unique=True, validators=[validate_single_line])
     color = models.CharField(
@@ -102,13 +201,23 @@ class ResourceType(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = policy_constraints("resourcetype")
 
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        errors = policy_errors({name: getattr(self, name) for name in POLICY_FIELDS})
+        if errors:
+            raise ValidationError(errors)
+
     def save(self, *args, **kwargs):
         self.color = self.color.lower()
         super().save(*args, **kwargs)
+
+
+for _name, _field in policy_fields(inherit=False).items():
+    ResourceType.add_to_class(_name, _field)
 
 
 class Resource(models.Model):
@@ -132,13 +241,24 @@ class Resource(models.Model):
             ("manage_schedule", "Can manage the working hours and exceptions of the resource"),
             ("book_resource", "Can book the resource"),
         ]
+        constraints = policy_constraints("resource")
 
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        # The resource's own values; with its type's, the API checks the resolved pair.
+        errors = policy_errors({name: getattr(self, name) for name in POLICY_FIELDS})
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+for _name, _field in policy_fields(inherit=True).items():
+    Resource.add_to_class(_name, _field)
 
 
 class Customer(models.Model):
@@ -209,6 +329,15 @@ class PostgresOnlyExclusionConstraint(ExclusionConstraint):
         return None
 
 
+class BookingQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # save() derives the occupied range; bulk loads (demo data, benches) skip save().
+        objs = list(objs)
+        for booking in objs:
+            booking.occupied_start, booking.occupied_end = occupied_range(booking)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Booking(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
@@ -229,26 +358,48 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The buffers in force when the booking was written (docs/spec.md §13.2), and the range they
+    # make it occupy: [start_at − buffer_before, end_at + buffer_after), which save() derives.
+    buffer_before = models.PositiveIntegerField(default=0, editable=False)
+    buffer_after = models.PositiveIntegerField(default=0, editable=False)
+    occupied_start = models.DateTimeField(editable=False, blank=True)
+    occupied_end = models.DateTimeField(editable=False, blank=True)
+    # When a booking awaiting approval is cancelled unless approved (null: never).
+    approval_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = BookingQuerySet.as_manager()
 
     class Meta:
         ordering = ["start_at", "id"]
-        permissions = [("override_availability", "Can book outside working hours or over an exception")]
+        permissions = [
+            ("override_availability", "Can book outside working hours or over an exception"),
+            ("approve_booking", "Can approve bookings of resources that require approval"),
+        ]
         indexes = [
             # The overlap query (resource_id = ? AND end_at > ? AND start_at < ?): on SQLite always,
             # on PostgreSQL when cancelled bookings are wanted too (calendar, lists).
             models.Index(fields=["resource", "end_at", "start_at"], name="booking_resource_end_idx"),
             # Booking lists filtered by a time window across resources.
             models.Index(fields=["start_at"], name="booking_start_idx"),
+            # The occupied-range overlap query on SQLite (selectors.overlapping_bookings).
+            models.Index(fields=["resource", "occupied_end", "occupied_start"], name="booking_resource_occupied_idx"),
+            # The expiry run: pending bookings whose approval time has run out.
+            models.Index(fields=["approval_expires_at"], name="booking_approval_due_idx", condition=Q(status="pending", approval_expires_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="booking_end_after_start"),
             models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="booking_status_valid"),
+            models.CheckConstraint(
+                condition=Q(occupied_start__lte=models.F("start_at"), occupied_end__gte=models.F("end_at")),
+                name="booking_occupied_covers_booking",
+            ),
             PostgresOnlyExclusionConstraint(
                 name="booking_no_overlap",
-                # Its GiST index also serves the overlap query on PostgreSQL (selectors.py).
+                # Over the occupied range, buffers included, so a race cannot slip two buffered
+                # bookings together. Its GiST index also serves the overlap query (selectors.py).
                 expressions=[
                     ("resource", RangeOperators.EQUAL),
-                    (TsTzRange("start_at", "end_at", models.Value("[)")), RangeOperators.OVERLAPS),
+                    (TsTzRange("occupied_start", "occupied_end", models.Value("[)")), RangeOperators.OVERLAPS),
                 ],
                 condition=OCCUPYING,
             ),
@@ -260,6 +411,25 @@ class Booking(models.Model):
     @property
     def occupies(self) -> bool:
         return self.status in OCCUPYING_STATUSES
+
+    def clean(self):
+        # Derived before the constraints are validated (full_clean), as save() derives it.
+        if isinstance(self.start_at, dt.datetime) and isinstance(self.end_at, dt.datetime):
+            self.occupied_start, self.occupied_end = occupied_range(self)
+
+    def save_base(self, *args, update_fields=None, **kwargs):
+        # The occupied range follows the times and buffers, whichever channel saved them (fixtures too).
+        self.occupied_start, self.occupied_end = occupied_range(self)
+        if update_fields is not None and {"start_at", "end_at", "buffer_before", "buffer_after"} & set(update_fields):
+            update_fields = [*update_fields, "occupied_start", "occupied_end"]
+        super().save_base(*args, update_fields=update_fields, **kwargs)
+
+
+def occupied_range(booking: Booking) -> tuple[dt.datetime, dt.datetime]:
+    return (
+        booking.start_at - dt.timedelta(minutes=booking.buffer_before or 0),
+        booking.end_at + dt.timedelta(minutes=booking.buffer_after or 0),
+    )
 
 
 class Availability(models.Model):
@@ -317,6 +487,7 @@ class NotificationEvent(models.TextChoices):
     CREATED = "created", "Created"
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
+    APPROVAL = "approval", "Awaiting approval"
 
 
 class NotificationState(models.TextChoices):

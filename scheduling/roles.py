@@ -19,7 +19,7 @@ OUTBOX_RESEND = {"change_notification"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     MANAGER: {f"{action}_{model}" for model in MODELS for action in ALL_ACTIONS}
-    | {"override_availability", "manage_schedule", "book_resource"}
+    | {"override_availability", "approve_booking", "manage_schedule", "book_resource"}
     | OUTBOX_READ
     | OUTBOX_RESEND,
     BOOKER: {f"view_{model}" for model in MODELS}

@@ -28,7 +28,7 @@ class EqualsAny(Func):
 
 
 def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> QuerySet[Booking]:
-    """Occupying bookings of these resources that overlap [start, end)."""
+    """Occupying bookings of these resources whose occupied range (buffers included) overlaps [start, end)."""
     # No ORDER BY: the engine sorts, and an ordering on start_at tempts SQLite into the wrong index.
     qs = Booking.objects.order_by().filter(OCCUPYING)
     if connection.vendor == "postgresql":
@@ -42,10 +42,10 @@ def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: d
         # int8 = int4, an operator btree_gist's int8 class lacks, and resource_id became a filter
         # applied after reading every resource's bookings of the window (docs/performance.md).
         ids = Cast(Value(list(resource_ids)), ArrayField(BigIntegerField()))
-        return qs.alias(span=TsTzRange("start_at", "end_at", Value("[)"))).filter(
+        return qs.alias(span=TsTzRange("occupied_start", "occupied_end", Value("[)"))).filter(
             EqualsAny(F("resource_id"), ids), span__overlap=DateTimeTZRange(start, end, "[)")
         )
-    return qs.filter(resource_id__in=list(resource_ids), end_at__gt=start, start_at__lt=end)
+    return qs.filter(resource_id__in=list(resource_ids), occupied_end__gt=start, occupied_start__lt=end)
 
 
 def overlapping_exceptions(resource_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> QuerySet[ScheduleException]:
@@ -53,11 +53,12 @@ def overlapping_exceptions(resource_ids: Iterable[int], start: dt.datetime, end:
 
 
 def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Busy]]:
-    """Occupying bookings and exceptions overlapping [start, end), per resource (two queries)."""
+    """Occupying bookings (by their occupied range) and exceptions overlapping [start, end), per
+    resource (two queries)."""
     busy: dict[int, list[Busy]] = defaultdict(list)
-    rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status")
-    for pk, resource_id, s, e, status in rows:
-        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status))
+    rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end")
+    for pk, resource_id, s, e, status, occupied_start, occupied_end in rows:
+        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end))
     rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at")
     for pk, resource_id, s, e in rows:
         busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e))

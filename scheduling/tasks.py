@@ -4,12 +4,32 @@ The default task backend runs them right after commit in the same process; produ
 `manage.py db_worker` processes (docs/deploy-email.md).
 """
 
+import datetime as dt
+
+from django.db import transaction
 from django_tasks import task
 
-from scheduling.services import notifications
+from scheduling.services import notifications, policies
 
 
 @task()
 def deliver_notification(notification_id: int) -> str:
     """Send one outbox notice; a failure is recorded on the row with its next attempt, not raised."""
     return notifications.notification_deliver(notification_id=notification_id)
+
+
+@task()
+def expire_approval(booking_id: int) -> bool:
+    """Cancel a booking still awaiting approval once its time is up; a no-op when it is not (yet) due."""
+    return policies.approval_expire(booking_id=booking_id)
+
+
+def schedule_approval_expiry(booking_id: int, expires_at: dt.datetime) -> None:
+    """After commit, enqueue the expiry to run at `expires_at` where the backend can defer; elsewhere
+    `manage.py expire_approvals` (cron) is the one that finds it due (docs/spec.md §13.5)."""
+
+    def enqueue():
+        if expire_approval.get_backend().supports_defer:
+            expire_approval.using(run_after=expires_at).enqueue(booking_id)
+
+    transaction.on_commit(enqueue, robust=True)

@@ -15,7 +15,7 @@ from scheduling.admin.pages import wide_page
 from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Resource, ResourceType
 from scheduling.permissions import can, permitted_resources, restrict
-from scheduling.services.availability import validate_day
+from scheduling.services.availability import bookable_spans, validate_day
 from scheduling.admin.layout import (
     DAY,
     WEEK,
@@ -75,7 +75,13 @@ def calendar_view(model_admin, request):
     change_prefix = reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name)
     for row in rows:
         row.booking_html = booking_blocks(row.bookings, change_prefix)
+        row.buffer_html = buffer_bands(row.bookings, rng)
     bookable = set(permitted_resources(user, "add", Booking, resources).values_list("pk", flat=True))
+    # Only the hours the write would accept for this user are offered (docs/spec.md §13.6).
+    hours = hour_slots(rng)
+    open_hours = bookable_spans([row.resource for row in rows if row.resource.pk in bookable], hours)
+    for row in rows:
+        row.open_hours = " ".join(map(str, open_hours.get(row.resource.pk, [])))
     types = list(restrict(user, ResourceType.objects.all()))
     now = timezone.now()
     return wide_page(
@@ -87,7 +93,7 @@ def calendar_view(model_admin, request):
         rows=rows,
         bookable=bookable,
         marks=header_marks(rng),
-        slots=[{"at": slot.isoformat(), "label": f"{slot.astimezone(rng.zone):%a %H:%M}"} for slot in hour_slots(rng)],
+        slots=[{"at": slot.isoformat(), "label": f"{slot.astimezone(rng.zone):%a %H:%M}"} for slot in hours],
         now_left=rng.fraction(now) if rng.start <= now < rng.end else None,
         add_url=reverse("admin:scheduling_booking_add", current_app=model_admin.admin_site.name),
         statuses=BookingStatus.choices,
@@ -128,3 +134,17 @@ def booking_blocks(placed, change_prefix: str):
         return (b.status, b.pk, change_prefix, b.pk, f"{p.left:.4f}", f"{p.width:.4f}", b.customer.name, title_start, f"{end:%H:%M}", b.get_status_display(), f"{start:%H:%M}", b.customer.name)
 
     return format_html_join("", BOOKING_BLOCK, (block(p) for p in placed))
+
+
+BUFFER_BAND = '<span class="cal-buffer" style="left:{}%;width:{}%" title="Buffer"></span>'
+
+
+def buffer_bands(placed, rng):
+    """The lighter band of each booking's buffers: its occupied range behind its block."""
+    bands = []
+    for p in placed:
+        b = p.item
+        if b.occupies and (b.buffer_before or b.buffer_after):
+            left, width = rng.span(b.occupied_start, b.occupied_end)
+            bands.append((f"{left:.4f}", f"{width:.4f}"))
+    return format_html_join("", BUFFER_BAND, bands)

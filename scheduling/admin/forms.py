@@ -51,6 +51,8 @@ def describe_conflicts(conflicts: list[Conflict]) -> list[str]:
             lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id, 'unknown customer')}, {c.status}) {when}")
         elif c.kind == ConflictKind.EXCEPTION:
             lines.append(f'Overlaps exception "{reasons.get(c.id) or "blocked"}" {when}')
+        elif c.kind == ConflictKind.POLICY:
+            lines.append(f"Booking rule {c.rule}: {c.detail}")
         else:
             lines.append(f"Outside working hours: {when}")
     return lines

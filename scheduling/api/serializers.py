@@ -32,6 +32,7 @@ from scheduling.api.fields import (
 )
 from scheduling.models import (
     MIDNIGHT,
+    POLICY_FIELDS,
     Availability,
     Booking,
     BookingStatus,
@@ -39,6 +40,7 @@ from scheduling.models import (
     Resource,
     ResourceType,
     ScheduleException,
+    policy_errors,
 )
 from scheduling.engine import ConflictKind
 from scheduling.permissions import may_name_any_customer, restrict
@@ -137,10 +139,21 @@ def validate_stored_interval(attrs, instance=None, *, names=("start_at", "end_at
         raise serializers.ValidationError(error.message_dict) from None
 
 
+def validate_policy(values: dict) -> None:
+    """min ≤ max and a granularity that divides a day (docs/spec.md §13.1), as 400 naming the field."""
+    errors = policy_errors(values)
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
 class ResourceTypeSerializer(ScheduledModelSerializer):
     class Meta:
         model = ResourceType
-        fields = ["id", "name", "color"]
+        fields = ["id", "name", "color", *POLICY_FIELDS]
+
+    def validate(self, attrs):
+        validate_policy({name: attrs.get(name, getattr(self.instance, name, None)) for name in POLICY_FIELDS})
+        return attrs
 
 
 class ResourceSerializer(ScheduledModelSerializer):
@@ -150,7 +163,17 @@ class ResourceSerializer(ScheduledModelSerializer):
 
     class Meta:
         model = Resource
-        fields = ["id", "name", "type", "active", "metadata", "owner", "timezone"]
+        fields = ["id", "name", "type", "active", "metadata", "owner", "timezone", *POLICY_FIELDS]
+
+    def validate(self, attrs):
+        # The values in force: the resource's own where set, else its type's.
+        resource_type = attrs.get("type", getattr(self.instance, "type", None))
+        values = {}
+        for name in POLICY_FIELDS:
+            own = attrs.get(name, getattr(self.instance, name, None))
+            values[name] = getattr(resource_type, name, None) if own is None else own
+        validate_policy(values)
+        return attrs
 
 
 class CustomerSerializer(ScheduledModelSerializer):
@@ -180,11 +203,14 @@ class BookingSerializer(ScheduledModelSerializer):
             "status",
             "notes",
             "override_availability",
+            "buffer_before",
+            "buffer_after",
+            "approval_expires_at",
             "created_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_by", "created_at", "updated_at"]
+        read_only_fields = ["buffer_before", "buffer_after", "approval_expires_at", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
         validate_stored_interval(attrs, self.instance)
@@ -235,11 +261,16 @@ class ConflictSerializer(serializers.Serializer):
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False, help_text="Only for kind booking.")
+    rule = serializers.ChoiceField(choices=list(POLICY_FIELDS), required=False, help_text="Only for kind policy: the policy field broken.")
+    detail = serializers.CharField(required=False, help_text="Only for kind policy: the rule in a sentence.")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if data["kind"] != ConflictKind.BOOKING:
             data.pop("status", None)
+        if data["kind"] != ConflictKind.POLICY:
+            data.pop("rule", None)
+            data.pop("detail", None)
         return data
 
 
@@ -248,6 +279,7 @@ class CheckAvailabilitySerializer(serializers.Serializer):
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
     booking_id = JsonIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
+    customer_id = JsonIdField(required=False, allow_null=True, help_text="The customer to book for: their quotas are checked too.")
 
     def validate(self, attrs):
         validate_stored_interval(attrs)

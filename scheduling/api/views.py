@@ -33,7 +33,7 @@ from scheduling.api.serializers import (
 )
 from scheduling.ids import parse_id
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
-from scheduling.permissions import can, restrict
+from scheduling.permissions import can, may_name_any_customer, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
 from scheduling.services import resources as resource_service
@@ -177,7 +177,14 @@ class BookingViewSet(ScopedViewSet):
     def check_availability(self, request):
         q = validated(CheckAvailabilitySerializer, request.data)
         resource = get_object_or_404(restrict(request.user, Resource.objects.all()), pk=q["resource_id"])
-        answer = availability_service.check_availability(resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"))
+        customer = None
+        if q.get("customer_id") is not None:
+            # The customers the user may put on a booking (docs/spec.md §6.6), as the write would.
+            bookable = Customer.objects.all() if may_name_any_customer(request.user) else restrict(request.user, Customer.objects.all())
+            customer = get_object_or_404(bookable, pk=q["customer_id"])
+        answer = availability_service.check_availability(
+            resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"), customer=customer, by=request.user
+        )
         return Response(AvailabilityAnswerSerializer(answer).data)
 
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from itertools import islice
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from scheduling import engine, selectors
 from scheduling.engine import Conflict
-from scheduling.models import Resource, ResourceType
+from scheduling.models import Booking, Customer, Resource, ResourceType
 from scheduling.permissions import restrict
+from scheduling.services.policies import deadline_conflict, request_policy_conflicts, resource_policy
 
 MAX_CHECK_SPAN = dt.timedelta(days=366)
 MAX_SLOT_WINDOW = dt.timedelta(days=62)
@@ -76,15 +78,38 @@ def validate_day(day: dt.date, *, name: str) -> None:
         raise ValidationError({name: f"{day} is outside the years {MIN_YEAR} to {MAX_YEAR}."})
 
 
-def check_availability(resource: Resource, start_at: dt.datetime, end_at: dt.datetime, ignore_booking=None) -> AvailabilityResult:
+def check_availability(
+    resource: Resource,
+    start_at: dt.datetime,
+    end_at: dt.datetime,
+    ignore_booking=None,
+    *,
+    customer: Customer | int | None = None,
+    by=None,
+) -> AvailabilityResult:
+    """What a booking write of [start_at, end_at) would meet, without an override (docs/spec.md §13.3):
+    the time conflicts, buffers included, then the policy rules (quotas with a customer), and for a
+    booking being moved by a non-manager its change deadline."""
     start, end = validate_interval(start_at, end_at)
-    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))
+    ignore_id = getattr(ignore_booking, "pk", ignore_booking)
+    policy = resource_policy(resource)
+    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=ignore_id, policy=policy)
+    conflicts += request_policy_conflicts(resource=resource, start=start, end=end, policy=policy, customer=customer, ignore_booking_id=ignore_id)
+    moved = Booking.objects.select_related("resource__type").filter(pk=ignore_id).first() if ignore_id and by is not None else None
+    if moved is not None and moved.occupies:
+        late = deadline_conflict(booking=moved, rule="change_deadline", by=by)
+        conflicts += [late] if late else []
     return AvailabilityResult(available=not conflicts, conflicts=conflicts)
 
 
-def resource_conflicts(resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None) -> list[Conflict]:
-    """Every reason why [start, end) (UTC) cannot be booked on `resource` (three queries)."""
-    busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
+def resource_conflicts(
+    resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None, policy: engine.Policy | None = None
+) -> list[Conflict]:
+    """Every reason of time why [start, end) (UTC) cannot be booked on `resource` (three queries):
+    a booking whose occupied range meets this one's under the resource's buffers, an exception,
+    time outside working hours, an inactive resource."""
+    policy = resource_policy(resource) if policy is None else policy
+    busy = selectors.busy_by_resource([resource.pk], *engine.occupied_interval(start, end, policy))[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
     return engine.find_conflicts(
         start=start,
@@ -94,6 +119,7 @@ def resource_conflicts(resource: Resource, start: dt.datetime, end: dt.datetime,
         working=engine.working_intervals(windows, resource.timezone, start, end),
         busy=busy,
         ignore_booking_id=ignore_booking_id,
+        policy=policy,
     )
 
 
@@ -120,15 +146,21 @@ def free_slots(
     resource: Resource, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta | None = None, *, limit: int | None = None
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Slots `(start_at, end_at)` of `duration` on the grid start + k·step, each wholly free and inside
-    the window; the first `limit` of them when a limit is given (the others are never generated)."""
+    the window, and each one the resource's policy accepts (buffers, notice, horizon, durations,
+    granularity; not quotas, which depend on the customer); the first `limit` of them when a limit
+    is given (the others are never generated)."""
     start, end = validate_interval(start, end, max_span=MAX_SLOT_WINDOW, names=("start", "end"))
     step = slot_step(duration, step)
     if not resource.active:
         return []
-    busy = selectors.busy_by_resource([resource.pk], start, end)[resource.pk]
+    policy = resource_policy(resource)
+    busy = selectors.busy_by_resource([resource.pk], *engine.occupied_interval(start, end, policy))[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
-    free = engine.free_intervals(start=start, end=end, working=engine.working_intervals(windows, resource.timezone, start, end), busy=busy)
-    starts = engine.slot_starts(start=start, end=end, duration=duration, step=step, free=free)
+    working = engine.working_intervals(windows, resource.timezone, start, end)
+    free = engine.free_intervals(start=start, end=end, working=working, busy=busy, policy=policy)
+    starts = engine.policy_slot_starts(
+        start=start, end=end, duration=duration, step=step, free=free, policy=policy, zone_name=resource.timezone, now=timezone.now()
+    )
     return [(t, t + duration) for t in islice(starts, limit)]
 
 
@@ -147,18 +179,52 @@ def free_slots_page(
 
 
 def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime, *, user) -> list[Resource]:
-    """Active resources of the type that `user` may see, free for the whole interval, by name (four queries)."""
+    """Active resources of the type that `user` may see, free for the whole interval and whose policy
+    accepts it (no override assumed, quotas aside), by name (four queries)."""
     start, end = validate_interval(start_at, end_at)
     candidates = restrict(user, Resource.objects.filter(type=resource_type, active=True))
     resources = list(candidates.select_related("type"))
     ids = [r.pk for r in resources]
-    busy = selectors.busy_by_resource(ids, start, end)
+    policies = {r.pk: resource_policy(r) for r in resources}
+    widest = engine.Policy(
+        buffer_before=max((p.buffer_before for p in policies.values()), default=0),
+        buffer_after=max((p.buffer_after for p in policies.values()), default=0),
+    )
+    busy = selectors.busy_by_resource(ids, *engine.occupied_interval(start, end, widest))
     windows = selectors.windows_by_resource(ids)
+    now = timezone.now()
     free = []
     for resource in resources:
-        if busy.get(resource.pk):
-            continue
+        policy = policies[resource.pk]
         working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end)
-        if working is None or working == [(start, end)]:
+        conflicts = engine.find_conflicts(
+            start=start, end=end, active=True, resource_id=resource.pk, working=working, busy=busy.get(resource.pk, []), policy=policy
+        )
+        if not conflicts and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now):
             free.append(resource)
     return free
+
+
+def bookable_spans(resources: list[Resource], bounds: list[dt.datetime]) -> dict[int, list[int]]:
+    """For each resource, the indexes i of the spans [bounds[i], bounds[i+1]) that a booking write
+    would accept without an override (quotas aside): the calendar's clickable hours (two queries)."""
+    if not resources or len(bounds) < 2:
+        return {r.pk: [] for r in resources}
+    policies = {r.pk: resource_policy(r) for r in resources}
+    reach = engine.Policy(buffer_before=max(p.buffer_before for p in policies.values()), buffer_after=max(p.buffer_after for p in policies.values()))
+    ids = [r.pk for r in resources]
+    busy = selectors.busy_by_resource(ids, *engine.occupied_interval(bounds[0], bounds[-1], reach))
+    windows = selectors.windows_by_resource(ids)
+    now = timezone.now()
+    found = {}
+    for resource in resources:
+        policy = policies[resource.pk]
+        working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, bounds[0], bounds[-1])
+        found[resource.pk] = [
+            i
+            for i, (start, end) in enumerate(zip(bounds, bounds[1:]))
+            if resource.active
+            and not engine.find_conflicts(start=start, end=end, active=True, resource_id=resource.pk, working=working, busy=busy.get(resource.pk, []), policy=policy)
+            and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now)
+        ]
+    return found

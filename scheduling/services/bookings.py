@@ -22,10 +22,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
 
 from scheduling import engine, permissions
-from scheduling.models import Booking, BookingStatus, Customer, Resource
+from scheduling.models import Booking, BookingStatus, Customer, NotificationEvent, Resource
+from scheduling.services import policies
 from scheduling.services.availability import resource_conflicts, validate_interval
 from scheduling.services.errors import BookingConflict, InvalidTransition
 
@@ -51,6 +53,8 @@ EDITABLE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "overr
 MOVING_FIELDS = frozenset({"resource", "start_at", "end_at", "override_availability"})
 
 OVERRIDE_REFUSED = "Only a manager may book outside working hours or over an exception (override_availability)."
+DEADLOCK_DETECTED = "40P01"
+APPROVAL_REFUSED = "This resource requires approval: the status of your booking is pending until an approver confirms it."
 
 
 # --- Reads for forms: the write's own decision, without writing -------------------------------------
@@ -63,10 +67,18 @@ def booking_conflicts(
     end_at: dt.datetime,
     override_availability: bool = False,
     ignore_booking: Booking | int | None = None,
+    customer: Customer | int | None = None,
+    policy: engine.Policy | None = None,
 ) -> list[engine.Conflict]:
-    """What would stop these times on this resource, the override applied as given."""
+    """What would stop these times on this resource, the override applied as given: time conflicts
+    (buffers included), then the policy rules, measured from now (docs/spec.md §13)."""
     start, end = validate_interval(start_at, end_at)
-    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=getattr(ignore_booking, "pk", ignore_booking))
+    ignore_id = getattr(ignore_booking, "pk", ignore_booking)
+    policy = policies.resource_policy(resource) if policy is None else policy
+    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=ignore_id, policy=policy)
+    conflicts += policies.request_policy_conflicts(
+        resource=resource, start=start, end=end, policy=policy, customer=customer, ignore_booking_id=ignore_id
+    )
     if override_availability:
         conflicts = [c for c in conflicts if not c.overridable]
     return conflicts
@@ -114,8 +126,11 @@ def booking_create(
     )
     with transaction.atomic():
         booking.resource = _lock_resource(resource.pk)
+        _lock_customer_for_quotas(booking)
         _decide_create(by, booking)
         _save_or_conflict(booking)
+        if _awaits_approval(booking):
+            _announce_approval(booking)
     return booking
 
 
@@ -174,6 +189,7 @@ def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | Non
             changes["resource"] = target
         else:
             current.resource = target
+        _lock_customer_for_quotas(current, changes.get("customer"), target)
         changed = _decide_edit(by, current, changes, to_status, step=step)
         if changed:
             _save_or_conflict(current, update_fields=[*changed, "updated_at"])
@@ -201,7 +217,12 @@ def _decide_create(by, booking: Booking) -> None:
     _require(permissions.can(by, "add", model=Booking, resource=booking.resource), f"You may not book resource {booking.resource_id}.")
     _require_customer(by, booking.customer)
     _require(not booking.override_availability or permissions.can_override_availability(by), OVERRIDE_REFUSED)
-    _ensure_available(booking)
+    policy = policies.resource_policy(booking.resource)
+    if policy.requires_approval and not policies.can_approve(by):
+        _require(booking.status == BookingStatus.PENDING, APPROVAL_REFUSED)
+    if policy.requires_approval and booking.status == BookingStatus.PENDING:
+        booking.approval_expires_at = policies.approval_expiry(policy)
+    _ensure_available(booking, policy)
 
 
 def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: str | None, *, step: bool = False) -> list[str]:
@@ -211,6 +232,7 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         raise TypeError(f"Not booking fields: {', '.join(sorted(unknown))}")
     _require(permissions.can(by, "change", current), "You may not change this booking.")
     changed = {name: value for name, value in changes.items() if value != getattr(current, name)}
+    _require_before_deadline(by, current, changed, to_status)
     if to_status is not None and (step or to_status != current.status):
         if to_status not in BookingStatus.values:
             raise ValidationError({"status": f"{to_status!r} is not a booking status."})
@@ -224,6 +246,8 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         _require_customer(by, changed["customer"])
     if changed.get("override_availability"):
         _require(permissions.can_override_availability(by), OVERRIDE_REFUSED)
+    if changed.get("status") == BookingStatus.CONFIRMED and not policies.can_approve(by):
+        _require(not policies.resource_policy(current.resource).requires_approval, APPROVAL_REFUSED)
     for name, value in changed.items():
         setattr(current, name, value)
     if {"start_at", "end_at"} & changed.keys():
@@ -234,7 +258,13 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
             # A manager's override is theirs to place: anyone else's move is checked without it.
             current.override_availability = False
             changed["override_availability"] = False
-        _ensure_available(current)
+        policy = policies.resource_policy(current.resource)
+        # A moved booking occupies the buffers in force now (docs/spec.md §13.2).
+        for name in ("buffer_before", "buffer_after"):
+            if getattr(current, name) != getattr(policy, name):
+                setattr(current, name, getattr(policy, name))
+                changed[name] = getattr(policy, name)
+        _ensure_available(current, policy)
     return list(changed)
 
 
@@ -248,19 +278,51 @@ def _require_customer(by, customer: Customer) -> None:
     _require(allowed, f"You may not book for customer {customer.pk}.")
 
 
-def _ensure_available(booking: Booking) -> None:
-    conflicts = _blocking_conflicts(booking)
+def _require_before_deadline(by, current: Booking, changed: Mapping[str, Any], to_status: str | None) -> None:
+    """A non-manager may not cancel, move or re-time an occupying booking past its deadline (409)."""
+    if not current.occupies:
+        return
+    rules = []
+    if to_status == BookingStatus.CANCELLED and current.status != BookingStatus.CANCELLED:
+        rules.append("cancel_deadline")
+    if {"resource", "start_at", "end_at"} & changed.keys():
+        rules.append("change_deadline")
+    late = [c for rule in rules if (c := policies.deadline_conflict(booking=current, rule=rule, by=by))]
+    if late:
+        raise BookingConflict(late)
+
+
+def _awaits_approval(booking: Booking) -> bool:
+    return booking.status == BookingStatus.PENDING and policies.resource_policy(booking.resource).requires_approval
+
+
+def _announce_approval(booking: Booking) -> None:
+    """E-mail the approvers in this transaction; deliver the expiry to the worker after commit."""
+    from scheduling.services.notifications import notification_record
+    from scheduling.tasks import schedule_approval_expiry
+
+    notification_record(booking_id=booking.pk, event=NotificationEvent.APPROVAL)
+    if booking.approval_expires_at is not None:
+        schedule_approval_expiry(booking.pk, booking.approval_expires_at)
+
+
+def _ensure_available(booking: Booking, policy: engine.Policy | None = None) -> None:
+    if policy is not None:
+        booking.buffer_before, booking.buffer_after = policy.buffer_before, policy.buffer_after
+    conflicts = _blocking_conflicts(booking, policy)
     if conflicts:
         raise BookingConflict(conflicts)
 
 
-def _blocking_conflicts(booking: Booking) -> list[engine.Conflict]:
+def _blocking_conflicts(booking: Booking, policy: engine.Policy | None = None) -> list[engine.Conflict]:
     return booking_conflicts(
         resource=booking.resource,
         start_at=booking.start_at,
         end_at=booking.end_at,
         override_availability=booking.override_availability,
         ignore_booking=booking.pk,
+        customer=booking.customer_id,
+        policy=policy,
     )
 
 
@@ -272,6 +334,14 @@ def _lock_resource(resource_id: int) -> Resource:
     return Resource.objects.select_for_update().get(pk=resource_id)
 
 
+def _lock_customer_for_quotas(booking: Booking, customer: Customer | None = None, resource: Resource | None = None) -> None:
+    # Quotas span every resource of the type, which the resource lock does not cover: writers for
+    # one customer take turns on the customer's row (after the resource's, so always in that order).
+    policy = policies.resource_policy(resource or booking.resource)
+    if policy.quota_per_day or policy.quota_per_week:
+        Customer.objects.select_for_update().filter(pk=getattr(customer, "pk", booking.customer_id)).first()
+
+
 def _save_or_conflict(booking: Booking, update_fields: list[str] | None = None) -> None:
     try:
         with transaction.atomic():
@@ -280,6 +350,12 @@ def _save_or_conflict(booking: Booking, update_fields: list[str] | None = None) 
         if "booking_no_overlap" not in str(error):
             raise
         # A writer that bypassed the service won the race: report what is there now.
+        raise BookingConflict(_blocking_conflicts(booking) or []) from error
+    except OperationalError as error:
+        # Two writers checking the exclusion constraint against each other's rows (neither holding
+        # the resource lock) may deadlock; PostgreSQL aborts one, which lost the race.
+        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
         raise BookingConflict(_blocking_conflicts(booking) or []) from error
 
 

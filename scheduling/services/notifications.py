@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from scheduling.ids import parse_id
+from scheduling.services.policies import approval_recipients
 from scheduling.models import Booking, BookingStatus, Notification, NotificationEvent, NotificationState
 from scheduling.validators import validate_single_line
 
@@ -44,9 +45,10 @@ SUBJECT_TITLES = {
     NotificationEvent.CREATED: "Booking received",
     NotificationEvent.CONFIRMED: "Booking confirmed",
     NotificationEvent.CANCELLED: "Booking cancelled",
+    NotificationEvent.APPROVAL: "Booking awaiting approval",
 }
 # SEQUENCE follows the life cycle, which never goes back, so each notice supersedes the previous one.
-ICS_SEQUENCE = {NotificationEvent.CREATED: 0, NotificationEvent.CONFIRMED: 1, NotificationEvent.CANCELLED: 2}
+ICS_SEQUENCE = {NotificationEvent.CREATED: 0, NotificationEvent.APPROVAL: 0, NotificationEvent.CONFIRMED: 1, NotificationEvent.CANCELLED: 2}
 ICS_STATUS = {BookingStatus.PENDING: "TENTATIVE", BookingStatus.CANCELLED: "CANCELLED"}
 
 _muted = contextvars.ContextVar("notifications_muted", default=False)
@@ -95,7 +97,7 @@ def notification_record(*, booking_id: int, event: str) -> Notification | None:
     if _muted.get():
         return None
     booking = Booking.objects.select_related("resource__owner", "customer").get(pk=booking_id)
-    recipients = booking_recipients(booking)
+    recipients = approval_recipients(booking) if event == NotificationEvent.APPROVAL else booking_recipients(booking)
     if not recipients:
         return None
     rendered = render_notice(booking, event, recipients)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from scheduling import engine, selectors
 from scheduling.csv_safe import SafeDictWriter
@@ -21,6 +22,7 @@ from scheduling.engine import Busy, ConflictKind, Interval
 from scheduling.ids import parse_id
 from scheduling.models import OCCUPYING_STATUSES, BookingStatus, Resource, ResourceType, validate_timezone
 from scheduling.services.availability import MAX_CHECK_SPAN, slot_step, validate_day
+from scheduling.services.policies import resource_policy
 
 ZERO = dt.timedelta(0)
 MAX_PERIOD_DAYS = MAX_CHECK_SPAN.days
@@ -333,20 +335,27 @@ def free_slots_of_type(
     validate_day(day, name="on")
     # At least 5 minutes: one day then holds at most 300 starts per resource.
     step = slot_step(duration, step)
-    resources = list(Resource.objects.filter(type=resource_type, active=True).order_by("name", "pk"))
+    resources = list(Resource.objects.filter(type=resource_type, active=True).select_related("type").order_by("name", "pk"))
     spans = {r.pk: tuple(day_bounds(day, day, tz or r.timezone)) for r in resources}
     if not resources:
         return []
-    window = (min(s for s, _ in spans.values()), max(e for _, e in spans.values()))
+    # Each resource's booking policy (docs/spec.md §13.6); bookings are read as far as any buffer reaches.
+    policies = {r.pk: resource_policy(r) for r in resources}
+    reach = engine.Policy(buffer_before=max(p.buffer_before for p in policies.values()), buffer_after=max(p.buffer_after for p in policies.values()))
+    window = engine.occupied_interval(min(s for s, _ in spans.values()), max(e for _, e in spans.values()), reach)
     ids = [r.pk for r in resources]
     busy = selectors.busy_by_resource(ids, *window)
     windows = selectors.windows_by_resource(ids)
+    now = timezone.now()
     result = []
     for resource in resources:
         start, end = spans[resource.pk]
+        policy = policies[resource.pk]
         working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end)
-        free = engine.free_intervals(start=start, end=end, working=working, busy=busy.get(resource.pk, []))
-        starts = engine.slot_starts(start=start, end=end, duration=duration, step=step, free=free)
+        free = engine.free_intervals(start=start, end=end, working=working, busy=busy.get(resource.pk, []), policy=policy)
+        starts = engine.policy_slot_starts(
+            start=start, end=end, duration=duration, step=step, free=free, policy=policy, zone_name=resource.timezone, now=now
+        )
         slots = [(t, t + duration) for t in starts if not_before is None or t >= not_before]
         result.append(ResourceSlots(resource, tz or resource.timezone, slots))
     return result

@@ -177,8 +177,9 @@ def test_the_calendar_renders_in_a_constant_number_of_queries(client, manager, d
     ScheduleExceptionFactory(resource=resources[0])
     client.force_login(manager)
     # session, user, the user's permissions, the group permissions, resources (with types),
-    # bookings (with customers), exceptions, availability rows, bookable resources, types for the filter.
-    with django_assert_num_queries(10):
+    # bookings (with customers), exceptions, availability rows, bookable resources, types for the filter;
+    # the clickable hours: occupying bookings with their buffers, exceptions, availability rows.
+    with django_assert_num_queries(13):
         response = client.get(CALENDAR, {"date": "2026-03-02"})
     assert sum(len(row.bookings) for row in response.context["rows"]) == bookings
 
@@ -197,3 +198,23 @@ def test_a_type_id_in_other_digits_or_past_a_bigint_filters_nothing(client, mana
     response = client.get(CALENDAR, {"type": value})
     assert response.status_code == 200
     assert list(rows_of(response)) == ["R"]
+
+
+def test_click_to_book_offers_only_the_hours_the_booking_rules_accept(client, manager):
+    import time_machine
+
+    from scheduling.tests.factories import ResourceTypeFactory
+
+    ResourceFactory(name="Strict", type=ResourceTypeFactory(min_notice=60))
+    open_resource = ResourceFactory(name="Open", type=ResourceTypeFactory(granularity=60))
+    BookingFactory(resource=open_resource, start_at=utc(2026, 3, 2, 10), end_at=utc(2026, 3, 2, 11), buffer_after=60)
+    client.force_login(manager)
+    with time_machine.travel(utc(2026, 3, 2, 12), tick=False):
+        response = client.get(CALENDAR, {"date": "2026-03-02", "view": "day"})
+    rows = {row.resource.name: row for row in response.context["rows"]}
+    # At noon with an hour's notice, the first hour offered starts at 13:00 (a manager's override is not assumed).
+    assert rows["Strict"].open_hours.split()[0] == "13"
+    hours = [int(h) for h in rows["Open"].open_hours.split()]
+    # 10:00 is booked and 11:00 is its buffer (the calendar is in the site's zone, UTC in tests).
+    assert 9 in hours and 10 not in hours and 11 not in hours and 12 in hours
+    assert b'class="cal-buffer"' in response.content

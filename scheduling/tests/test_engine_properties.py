@@ -159,3 +159,94 @@ def test_merge_joins_touching_intervals_and_subtract_leaves_the_gaps():
     assert engine.merge([(a + 2 * h, a + 3 * h), (a, a + h), (a + h, a + 2 * h)]) == [(a, a + 3 * h)]
     assert engine.subtract((a, a + 5 * h), [(a + h, a + 2 * h), (a + 3 * h, a + 4 * h)]) == [(a, a + h), (a + 2 * h, a + 3 * h), (a + 4 * h, a + 5 * h)]
     assert engine.intersect([(a, a + 3 * h)], [(a + h, a + 5 * h)]) == [(a + h, a + 3 * h)]
+
+
+# --- Policies (docs/spec.md §13): the same brute force, with buffers, durations, grid, notice, horizon.
+
+
+@st.composite
+def policies(draw):
+    low = draw(st.one_of(st.none(), st.integers(1, 120)))
+    high = draw(st.one_of(st.none(), st.integers(low or 1, 240)))
+    return engine.Policy(
+        buffer_before=draw(st.sampled_from([0, 0, 5, 15, 60])),
+        buffer_after=draw(st.sampled_from([0, 0, 10, 30])),
+        min_notice=draw(st.one_of(st.none(), st.integers(1, 48 * 60))),
+        max_horizon=draw(st.one_of(st.none(), st.integers(1, 3))),
+        min_duration=low,
+        max_duration=high,
+        granularity=draw(st.sampled_from([None, 15, 30, 45, 60, 90])),
+    )
+
+
+@st.composite
+def buffered_busy(draw, start, end):
+    """Bookings near [start, end), each with the buffers it was written with."""
+    busy = []
+    for i in range(draw(st.integers(1, 4))):
+        s = start + draw(st.integers(-6 * 60, int((end - start) / MINUTE))) * MINUTE
+        e = s + draw(st.integers(1, 180)) * MINUTE
+        busy.append(Busy("booking", i, s, e, None, s - draw(st.sampled_from([0, 5, 30])) * MINUTE, e + draw(st.sampled_from([0, 10, 30])) * MINUTE))
+    return busy
+
+
+def brute_on_grid(zone_name, instant, granularity):
+    wall = instant.astimezone(ZoneInfo(zone_name))
+    return (wall.hour * 60 + wall.minute) % granularity == 0 and wall.second == 0
+
+
+def brute_occupied_clash(busy, start, end, policy):
+    """The booking ids whose occupied minutes meet the minutes [start − before, end + after)."""
+    before, after = policy.buffer_before * MINUTE, policy.buffer_after * MINUTE
+    return {b.id for b in busy if any(b.occupied[0] <= m < b.occupied[1] for m in minutes(start - before, end + after))}
+
+
+def brute_rules(zone, start, end, policy, now):
+    broken = []
+    if policy.min_notice and (start - now) < policy.min_notice * MINUTE:
+        broken.append("min_notice")
+    if policy.max_horizon and (start - now) > dt.timedelta(days=policy.max_horizon):
+        broken.append("max_horizon")
+    if policy.min_duration and (end - start) < policy.min_duration * MINUTE:
+        broken.append("min_duration")
+    if policy.max_duration and (end - start) > policy.max_duration * MINUTE:
+        broken.append("max_duration")
+    if policy.granularity and not (brute_on_grid(zone, start, policy.granularity) and brute_on_grid(zone, end, policy.granularity)):
+        broken.append("granularity")
+    return broken
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data(), scenarios(), policies(), st.integers(-48 * 60, 0))
+def test_conflicts_with_policies_equal_the_brute_force(data, scenario, policy, now_offset):
+    zone, rows, start, end, _ = scenario
+    busy = data.draw(buffered_busy(start, end))
+    now = start + now_offset * MINUTE
+    working = engine.working_intervals(rows, zone, start, end)
+    conflicts = engine.find_conflicts(start=start, end=end, active=True, resource_id=1, working=working, busy=busy, policy=policy)
+    conflicts += engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=zone, now=now)
+    assert {c.id for c in conflicts if c.kind == "booking"} == brute_occupied_clash(busy, start, end, policy)
+    assert [c.rule for c in conflicts if c.kind == "policy"] == brute_rules(zone, start, end, policy, now)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data(), scenarios(), policies(), st.integers(15, 180), st.sampled_from([15, 30, 45]), st.integers(-36 * 60, 0))
+def test_slots_with_policies_equal_the_brute_force(data, scenario, policy, duration_minutes, step_minutes, now_offset):
+    zone, rows, start, end, _ = scenario
+    busy = data.draw(buffered_busy(start, end))
+    # Slot windows start on the quarter hour, as the API's grid from a whole-minute start would.
+    start = start.replace(minute=start.minute - start.minute % 15)
+    now = start + now_offset * MINUTE
+    duration, step = duration_minutes * MINUTE, step_minutes * MINUTE
+    working = engine.working_intervals(rows, zone, start, end)
+    free = engine.free_intervals(start=start, end=end, working=working, busy=busy, policy=policy)
+    slots = list(engine.policy_slot_starts(start=start, end=end, duration=duration, step=step, free=free, policy=policy, zone_name=zone, now=now))
+
+    expected = []
+    t = start
+    while t + duration <= end:
+        open_time = all(brute_working(zone, rows, m) for m in minutes(t, t + duration))
+        if open_time and not brute_occupied_clash(busy, t, t + duration, policy) and not brute_rules(zone, t, t + duration, policy, now):
+            expected.append(t)
+        t += step
+    assert slots == expected

@@ -30,13 +30,17 @@
 
   cal.querySelectorAll(".cal-row[data-bookable] .cal-track").forEach(function (track) {
     const row = track.closest(".cal-row");
+    // The hours the booking rules accept (server-side: buffers, notice, horizon, durations, grid).
+    const open = new Set((row.dataset.open || "").split(" ").filter(Boolean).map(Number));
     track.addEventListener("click", function (event) {
       if (event.target.closest(".cal-booking, .cal-exception")) return;
-      window.location.href = addLink(row, slotAt(track, event.clientX));
+      const index = slotAt(track, event.clientX);
+      if (open.has(index)) window.location.href = addLink(row, index);
     });
     track.addEventListener("mousemove", function (event) {
       if (event.target.closest(".cal-booking, .cal-exception")) { ghost.remove(); return; }
       const index = slotAt(track, event.clientX);
+      if (!open.has(index)) { ghost.remove(); return; }
       ghost.style.left = (100 * index / hours) + "%";
       ghost.style.width = (100 / hours) + "%";
       ghost.textContent = "+ " + slots[index].label;
