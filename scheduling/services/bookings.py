@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from scheduling import engine, permissions
 from scheduling.models import Booking, BookingStatus, Customer, Resource
 from scheduling.services.availability import resource_conflicts, validate_interval
-from scheduling.services.errors import BookingConflict, InvalidTransition
+from scheduling.services.errors import BookingConflict, InvalidTransition, PartOfGroup
 
 CREATABLE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
@@ -161,12 +161,14 @@ def booking_delete(*, booking: Booking, by) -> None:
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
         _require(permissions.can(by, "delete", current), "You may not delete this booking.")
+        _require_alone(current)
         current.delete()
 
 
 def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | None, *, step: bool) -> Booking:
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
+        _require_alone(current)
         changes = dict(changes)
         # The resource the booking will be on, locked and read fresh (is it still active?).
         target = _lock_resource(getattr(changes.get("resource"), "pk", current.resource_id))
@@ -175,6 +177,7 @@ def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | Non
         else:
             current.resource = target
         changed = _decide_edit(by, current, changes, to_status, step=step)
+        changed += occurrence_detach(current, changed)
         if changed:
             _save_or_conflict(current, update_fields=[*changed, "updated_at"])
     _refresh(booking, current)
@@ -195,13 +198,19 @@ def _new_booking(by, fields: Mapping[str, Any], status: str) -> Booking:
     return booking
 
 
-def _decide_create(by, booking: Booking) -> None:
-    """Validation (400), then rights (403), then availability (409), in the order of docs/spec.md §3."""
-    booking.full_clean(exclude=["created_by"])
+def _decide_create(by, booking: Booking, *, conflicts: list[engine.Conflict] | None = None, cleaned: bool = False) -> None:
+    """Validation (400), then rights (403), then availability (409), in the order of docs/spec.md §3.
+
+    A series or group writing many parts at once (docs/spec.md §14) passes each part's `conflicts`,
+    read in bulk for all of them, and `cleaned` for parts that differ from one already cleaned
+    only in their (validated) times.
+    """
+    if not cleaned:
+        booking.full_clean(exclude=["created_by"])
     _require(permissions.can(by, "add", model=Booking, resource=booking.resource), f"You may not book resource {booking.resource_id}.")
     _require_customer(by, booking.customer)
     _require(not booking.override_availability or permissions.can_override_availability(by), OVERRIDE_REFUSED)
-    _ensure_available(booking)
+    _ensure_available(booking, conflicts)
 
 
 def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: str | None, *, step: bool = False) -> list[str]:
@@ -248,8 +257,27 @@ def _require_customer(by, customer: Customer) -> None:
     _require(allowed, f"You may not book for customer {customer.pk}.")
 
 
-def _ensure_available(booking: Booking) -> None:
-    conflicts = _blocking_conflicts(booking)
+def _require_alone(current: Booking) -> None:
+    """A part of a group moves, changes status and goes only with its group (docs/spec.md §14)."""
+    if current.group_id is not None:
+        raise PartOfGroup(current.pk, current.group_id)
+
+
+def occurrence_detach(current: Booking, changed: list[str]) -> list[str]:
+    """An occurrence of a series moved or cancelled on its own stands apart from the series from then
+    on (an exception date); the field that changed, if any."""
+    moved = MOVING_FIELDS & set(changed) - {"override_availability"}
+    if current.series_id is None or current.detached or not (moved or current.status == BookingStatus.CANCELLED and "status" in changed):
+        return []
+    current.detached = True
+    return ["detached"]
+
+
+def _ensure_available(booking: Booking, conflicts: list[engine.Conflict] | None = None) -> None:
+    if conflicts is None:
+        conflicts = _blocking_conflicts(booking)
+    elif booking.override_availability:
+        conflicts = [c for c in conflicts if not c.overridable]
     if conflicts:
         raise BookingConflict(conflicts)
 
