@@ -35,7 +35,6 @@ from scheduling.services import series as series_service
 from scheduling.services.availability import MAX_SLOT_WINDOW
 from scheduling.services.bookings import TRANSITION_ACTIONS
 
-CREATABLE = [BookingStatus.PENDING, BookingStatus.CONFIRMED]
 
 
 def conflict_rows(conflicts) -> list[dict]:
@@ -83,7 +82,7 @@ class GroupCheckSerializer(serializers.Serializer):
 class GroupCreateSerializer(GroupCheckSerializer):
     customer = BookableCustomerField(queryset=Customer.objects.all())
     notes = StrictCharField(required=False, allow_blank=True, max_length=10000, default="")
-    status = StrictChoiceField(choices=CREATABLE, required=False, default=BookingStatus.PENDING)
+    status = StrictChoiceField(choices=BookingStatus.choices, required=False, default=BookingStatus.PENDING, help_text="pending (default) or confirmed.")
 
 
 class GroupEditSerializer(serializers.Serializer):
@@ -258,7 +257,7 @@ class SeriesCreateSerializer(serializers.Serializer):
     exdates = serializers.ListField(child=StrictCharField(max_length=40), required=False, default=list, max_length=series_service.MAX_OCCURRENCES)
     mode = StrictChoiceField(choices=SeriesMode.choices, required=False, default=SeriesMode.ALL_OR_NOTHING)
     notes = StrictCharField(required=False, allow_blank=True, max_length=10000, default="")
-    status = StrictChoiceField(choices=CREATABLE, required=False, default=BookingStatus.PENDING)
+    status = StrictChoiceField(choices=BookingStatus.choices, required=False, default=BookingStatus.PENDING, help_text="pending (default) or confirmed.")
 
     def validate(self, attrs):
         if ("resource" in attrs) == ("resources" in attrs):
