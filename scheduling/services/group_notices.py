@@ -59,9 +59,11 @@ def series_notice_record(*, series: BookingSeries, event: str, anchor: Booking |
     Attached to `anchor`, a part the event just wrote or changed (nothing to say without one)."""
     if anchor is None:
         return
-    parts = list(Booking.objects.filter(series=series).select_related("resource__owner", "customer").order_by("recurrence_id", "resource__name"))
-    first = [p for p in parts if p.recurrence_id == parts[0].recurrence_id]
-    exdates = sorted({dt.datetime.fromisoformat(s) for s in series.skipped} | {p.recurrence_id for p in parts if p.detached})
+    occurrences = Booking.objects.filter(series=series)
+    first_start = occurrences.order_by("recurrence_id").values_list("recurrence_id", flat=True).first()
+    first = list(occurrences.filter(recurrence_id=first_start).select_related("resource__owner", "customer").order_by("resource__name", "id"))
+    detached = occurrences.filter(detached=True).values_list("recurrence_id", flat=True)
+    exdates = sorted({dt.datetime.fromisoformat(s) for s in series.skipped} | set(detached))
     rule = series.rrule
     if event == CANCELLED and since is not None and since > series.start_at:
         # This and the following: the series is announced again, ending before `since`.
