@@ -203,7 +203,7 @@ class BookingGroupAdmin(PartsVisibleAdmin):
 class BookingSeriesAdmin(PartsVisibleAdmin):
     parts_link = "series_id"
     list_display = ["__str__", "customer", "start_at", "mode"]
-    fields = ["customer", "rrule", "start_at", "end_at", "mode", "exdates", "notes", "occurrences_table"]
+    fields = ["customer", "rrule", "start_at", "end_at", "mode", "exception_dates", "notes", "occurrences_table"]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -211,6 +211,11 @@ class BookingSeriesAdmin(PartsVisibleAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         return repeat_view(self, request)
+
+    @admin.display(description="exception dates")
+    def exception_dates(self, obj):
+        dates = map(dt.datetime.fromisoformat, series_service.series_exception_dates(obj))
+        return ", ".join(f"{timezone.localtime(d):%a %Y-%m-%d %H:%M}" for d in dates) or "—"
 
     @admin.display(description="occurrences")
     def occurrences_table(self, obj):

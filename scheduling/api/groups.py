@@ -217,7 +217,7 @@ class BookingGroupViewSet(PartsVisibleMixin, mixins.ListModelMixin, viewsets.Gen
             {
                 "start_at": field.to_representation(s.start_at),
                 "end_at": field.to_representation(s.end_at),
-                "resources": [{"id": r.pk, "name": r.name, "type": r.type_id} for r in s.resources],
+                "resources": [r.pk for r in s.resources],
             }
             for s in page.slots
         ]
@@ -296,7 +296,7 @@ def series_answer(series: BookingSeries, occurrences=None) -> dict:
         "customer": series.customer_id,
         "start_at": field.to_representation(series.start_at),
         "end_at": field.to_representation(series.end_at),
-        "exdates": series.exdates,
+        "exdates": series_service.series_exception_dates(series),
         "mode": series.mode,
         "notes": series.notes,
         "bookings": [pk for o in occurrences for pk in o.bookings],

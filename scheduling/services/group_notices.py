@@ -62,13 +62,19 @@ def series_notice_record(*, series: BookingSeries, event: str, anchor: Booking |
     occurrences = Booking.objects.filter(series=series)
     first_start = occurrences.order_by("recurrence_id").values_list("recurrence_id", flat=True).first()
     first = list(occurrences.filter(recurrence_id=first_start).select_related("resource__owner", "customer").order_by("resource__name", "id"))
-    detached = occurrences.filter(detached=True).values_list("recurrence_id", flat=True)
-    exdates = sorted({dt.datetime.fromisoformat(s) for s in series.skipped} | set(detached))
+    # Left out when asked, detached since (both in `exdates`), skipped for a conflict.
+    exdates = sorted({dt.datetime.fromisoformat(s) for s in [*series_exception_dates(series), *series.skipped]})
     rule = series.rrule
     if event == CANCELLED and since is not None and since > series.start_at:
         # This and the following: the series is announced again, ending before `since`.
         rule, event = _rule_until(rule, since - dt.timedelta(seconds=1)), CONFIRMED
     _store(first, event, summary=_names(first), uid=f"series-{series.pk}", rule=rule, exdates=exdates, anchor=anchor, zone=first[0].resource.zone)
+
+
+def series_exception_dates(series):
+    from scheduling.services.series import series_exception_dates  # series imports this module
+
+    return series_exception_dates(series)
 
 
 def _rule_until(rule: str, until: dt.datetime) -> str:
@@ -128,8 +134,8 @@ def _ics(first, event, recipients, *, summary, uid, rule, exdates, recurrence_id
     vevent.add("dtend", first.end_at.astimezone(zone))
     if rule:
         vevent.add("rrule", icalendar.vRecur.from_ical(rule))
-        for moment in exdates:
-            vevent.add("exdate", moment.astimezone(zone))
+        if exdates:
+            vevent.add("exdate", [moment.astimezone(zone) for moment in exdates])
     if recurrence_id is not None:
         vevent.add("recurrence-id", recurrence_id.astimezone(zone))
     vevent.add("sequence", ICS_SEQUENCE[event])

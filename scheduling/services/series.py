@@ -109,6 +109,18 @@ def occurrence_starts(rule: str, first_start: dt.datetime, zone: ZoneInfo, exdat
     return [s for s in utc if s not in excluded], [s for s in utc if s in excluded]
 
 
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(engine.UTC).isoformat().replace("+00:00", "Z")
+
+
+def series_exception_dates(series: BookingSeries) -> list[str]:
+    """The series' exception dates (UTC, ISO 8601): those left out on request, and the occurrences
+    moved or cancelled alone since (read from their bookings' `detached`, so detaching writes no
+    second row and takes no lock on the series)."""
+    detached = Booking.objects.filter(series=series, detached=True).values_list("recurrence_id", flat=True).distinct()
+    return sorted(set(series.exdates) | {_iso(d) for d in detached})
+
+
 def _add_years(moment: dt.datetime, years: int) -> dt.datetime:
     try:
         return moment.replace(year=moment.year + years)
@@ -178,8 +190,7 @@ def series_create(
         raise ValidationError({"mode": f"One of {', '.join(SeriesMode.values)}."})
     resources = validate_resources(resources, minimum=1)
     start, end = validate_interval(start_at, end_at)
-    exdates = parse_exdates(list(exdates))
-    starts, _ = occurrence_starts(rrule, start, resources[0].zone, exdates)
+    starts, excluded = occurrence_starts(rrule, start, resources[0].zone, parse_exdates(list(exdates)))
     with transaction.atomic():
         resources = lock_resources(resources)
         series = BookingSeries(
@@ -187,7 +198,8 @@ def series_create(
             start_at=start,
             end_at=end,
             rrule=rrule.strip(),
-            exdates=[d.isoformat() for d in exdates],
+            # Stored as the occurrences they leave out (UTC), whatever form they were given in.
+            exdates=[_iso(d) for d in excluded],
             mode=mode,
             notes=notes,
             created_by=permissions.user_or_none(by),
@@ -262,7 +274,7 @@ def _write_occurrences(by, series, resources, customer, starts, duration, mode, 
     if series.pk is None:
         series.save()
         series.resources.set(resources)
-    skipped = [o.start_at.isoformat() for o in occurrences if o.status == SKIPPED]
+    skipped = [_iso(o.start_at) for o in occurrences if o.status == SKIPPED]
     if skipped:
         series.skipped = sorted(set(series.skipped) | set(skipped))
         series.save(update_fields=["skipped"])

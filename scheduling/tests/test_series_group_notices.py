@@ -39,17 +39,17 @@ def test_a_group_sends_one_notice_naming_all_its_resources(pair):
     assert vevents(created)[0]["summary"] == "Anna, Studio"
 
 
-def test_a_series_sends_one_notice_whose_ics_carries_the_rule_and_the_skipped_dates(pair):
+def test_a_series_sends_one_notice_whose_ics_carries_the_rule_and_the_left_out_and_skipped_dates(pair):
     resource, customer = pair[0], CustomerFactory()
     taken = FIRST + dt.timedelta(weeks=2)
     BookingFactory(resource=resource, start_at=taken, end_at=taken + dt.timedelta(hours=1))
 
-    series.series_create(by=SYSTEM, resources=[resource], customer=customer, start_at=FIRST, end_at=FIRST + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=5", mode="skip_conflicts")
+    series.series_create(by=SYSTEM, resources=[resource], customer=customer, start_at=FIRST, end_at=FIRST + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=5", mode="skip_conflicts", exdates=["2030-03-11"])
 
     (notice,) = Notification.objects.filter(booking__series__isnull=False)
     (event,) = vevents(notice)
     assert event["rrule"].to_ical() == b"FREQ=WEEKLY;COUNT=5"
-    assert [d.dt for d in event["exdate"].dts] == [taken]
+    assert [d.dt for d in event["exdate"].dts] == [FIRST + dt.timedelta(weeks=1), taken]
     assert event["dtstart"].dt == FIRST and event["dtstart"].dt.tzinfo.key == "Europe/Warsaw"
 
 

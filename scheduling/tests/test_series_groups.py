@@ -126,7 +126,7 @@ def test_find_returns_only_times_when_every_type_has_a_free_resource(api, trio):
     assert response.status_code == 200, response.json()
     slots = response.json()["slots"]
     assert [s["start_at"] for s in slots] == [iso(day.replace(hour=8)), iso(day.replace(hour=11))]
-    assert [r["id"] for r in slots[0]["resources"]] == [anna.pk, studio.pk]
+    assert slots[0]["resources"] == [anna.pk, studio.pk]
     assert response.json()["next"] is None
 
 
@@ -237,6 +237,7 @@ def test_an_occurrence_moved_alone_detaches_from_the_series(api):
     assert booking.status == "pending"  # it stands apart: the series' cancel leaves it
     answer = api.get(f"{API}/series/{series['id']}").json()
     assert [o["status"] for o in answer["occurrences"]] == ["cancelled", "detached", "cancelled"]
+    assert answer["exdates"] == [iso((first + dt.timedelta(weeks=1)).astimezone(UTC))]
 
 
 def test_a_series_of_a_group_books_every_resource_at_every_occurrence(api, trio):
@@ -250,6 +251,18 @@ def test_a_series_of_a_group_books_every_resource_at_every_occurrence(api, trio)
     assert response.status_code == 201, response.json()
     assert len(response.json()["bookings"]) == 8
     assert BookingGroup.objects.filter(series_id=response.json()["id"]).count() == 4
+
+
+def test_exdates_leave_out_the_named_dates_and_are_answered_as_the_starts_left_out(api):
+    resource, customer = ResourceFactory(timezone="Europe/Warsaw"), CustomerFactory()
+    first = dt.datetime(2030, 3, 4, 18, 0, tzinfo=WARSAW)
+    body = series_body(resource, customer, first, "FREQ=WEEKLY;COUNT=4", exdates=["2030-03-11", (first + dt.timedelta(weeks=3)).isoformat()])
+
+    response = api.post(f"{API}/series/", body)
+
+    assert response.status_code == 201
+    assert [o["start_at"] for o in response.json()["occurrences"]] == [iso(first.astimezone(UTC)), iso((first + dt.timedelta(weeks=2)).astimezone(UTC))]
+    assert response.json()["exdates"] == [iso((first + dt.timedelta(weeks=w)).astimezone(UTC)) for w in (1, 3)]
 
 
 def test_extend_adds_occurrences_by_the_same_rule(api):
