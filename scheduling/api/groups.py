@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -56,7 +56,104 @@ def occurrence_rows(occurrences) -> list[dict]:
     ]
 
 
-class ResourceListField(serializers.ListField):
+# --- Answers (documentation of the shapes; the views build them from the services' results) --------
+
+
+class GroupConflictSerializer(ConflictSerializer):
+    resource_id = serializers.IntegerField(help_text="The resource of the part that conflicts.")
+
+
+class GroupConflictErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    conflicts = GroupConflictSerializer(many=True)
+
+
+class GroupAnswerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    resources = serializers.ListField(child=serializers.IntegerField(), help_text="Resource ids of the parts, by resource name.")
+    customer = serializers.IntegerField()
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    status = serializers.ChoiceField(choices=BookingStatus.choices)
+    notes = serializers.CharField()
+    series = serializers.IntegerField(allow_null=True)
+    bookings = serializers.ListField(child=serializers.IntegerField(), help_text="Booking ids of the parts, in the order of `resources`.")
+
+
+class GroupCheckAnswerSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    conflicts = GroupConflictSerializer(many=True)
+
+
+class GroupSlotSerializer(serializers.Serializer):
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    resources = serializers.ListField(child=serializers.IntegerField(), help_text="One free resource per type, in the order of `types`; the first by name.")
+
+
+class GroupFindAnswerSerializer(serializers.Serializer):
+    types = serializers.ListField(child=serializers.IntegerField())
+    slots = GroupSlotSerializer(many=True)
+    next = AwareDateTimeField(allow_null=True, help_text="Start of the first slot not returned (null: none left).")
+
+
+OCCURRENCE_STATUSES = ["booked", "skipped", "cancelled", "detached"]
+
+
+class OccurrenceSerializer(serializers.Serializer):
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    status = serializers.ChoiceField(choices=OCCURRENCE_STATUSES)
+    conflicts = GroupConflictSerializer(many=True)
+    bookings = serializers.ListField(child=serializers.IntegerField())
+
+
+class SeriesConflictErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    occurrences = OccurrenceSerializer(many=True)
+
+
+class SeriesAnswerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    rrule = serializers.CharField()
+    resources = serializers.ListField(child=serializers.IntegerField())
+    customer = serializers.IntegerField()
+    start_at = AwareDateTimeField()
+    end_at = AwareDateTimeField()
+    exdates = serializers.ListField(child=serializers.CharField(), help_text="Exception dates (UTC): left out on request, or detached since.")
+    mode = serializers.ChoiceField(choices=SeriesMode.choices)
+    notes = serializers.CharField()
+    bookings = serializers.ListField(child=serializers.IntegerField())
+    occurrences = OccurrenceSerializer(many=True)
+
+
+class SeriesExtendAnswerSerializer(SeriesAnswerSerializer):
+    added = OccurrenceSerializer(many=True)
+
+
+GROUP_CONFLICT = OpenApiResponse(GroupConflictErrorSerializer, "A part conflicts; nothing was written.")
+SERIES_CONFLICT = OpenApiResponse(SeriesConflictErrorSerializer, "All or nothing: an occurrence conflicts; nothing was written.")
+
+
+# --- Questions -------------------------------------------------------------------------------------
+
+
+class FlatListField(serializers.ListField):
+    def run_child_validation(self, data):
+        # The errors of the items as one flat list naming each item, as every other field's (§6.7).
+        values, errors = [], []
+        for index, item in enumerate(data):
+            try:
+                values.append(self.child.run_validation(item))
+            except serializers.ValidationError as error:
+                detail = error.detail if isinstance(error.detail, list) else [error.detail]
+                errors.extend(f"Item {index}: {message}" for message in detail)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+
+class ResourceListField(FlatListField):
     child = VisibleRelatedField(queryset=Resource.objects.all())
 
     def __init__(self, **kwargs):
@@ -171,13 +268,19 @@ class PartsVisibleMixin:
 
 class BookingGroupViewSet(PartsVisibleMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = BookingGroup.objects.all()
-    serializer_class = GroupCreateSerializer
+    serializer_class = GroupAnswerSerializer
+    conflict_responses = {
+        "create": GROUP_CONFLICT,
+        "update": GROUP_CONFLICT,
+        "partial_update": GROUP_CONFLICT,
+        **{name: OpenApiResponse(description="A part conflicts, or the life cycle does not allow the change.") for name in TRANSITION_ACTIONS},
+    }
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([group_answer(g) for g in page])
 
-    @extend_schema(request=GroupCreateSerializer)
+    @extend_schema(request=GroupCreateSerializer, responses={201: GroupAnswerSerializer})
     def create(self, request):
         data = self._valid(GroupCreateSerializer, request.data)
         group = group_service.group_create(by=request.user, **data)
@@ -186,7 +289,7 @@ class BookingGroupViewSet(PartsVisibleMixin, mixins.ListModelMixin, viewsets.Gen
     def retrieve(self, request, pk=None):
         return Response(group_answer(self.get_object()))
 
-    @extend_schema(request=GroupEditSerializer)
+    @extend_schema(request=GroupEditSerializer, responses={200: GroupAnswerSerializer})
     def partial_update(self, request, pk=None):
         group = self.get_object()
         edit = GroupEditSerializer(group, data=request.data, partial=True, context={"request": request})
@@ -195,17 +298,18 @@ class BookingGroupViewSet(PartsVisibleMixin, mixins.ListModelMixin, viewsets.Gen
         group_service.group_edit(group=group, by=request.user, changes=changes)
         return Response(group_answer(group))
 
+    @extend_schema(request=GroupEditSerializer, responses={200: GroupAnswerSerializer})
     def update(self, request, pk=None):
         return self.partial_update(request, pk)
 
-    @extend_schema(request=GroupCheckSerializer)
+    @extend_schema(request=GroupCheckSerializer, responses={200: GroupCheckAnswerSerializer})
     @action(detail=False, methods=["post"], pagination_class=None)
     def check(self, request):
         data = self._valid(GroupCheckSerializer, request.data)
         answer = group_service.group_check(**data)
         return Response({"available": answer.available, "conflicts": conflict_rows(answer.conflicts)})
 
-    @extend_schema(parameters=[GroupFindQuerySerializer])
+    @extend_schema(parameters=[GroupFindQuerySerializer], responses={200: GroupFindAnswerSerializer})
     @action(detail=False, methods=["get"], pagination_class=None)
     def find(self, request):
         q = self._valid(GroupFindQuerySerializer, request.query_params)
@@ -237,7 +341,7 @@ def _group_transition(name: str, to_status: str):
 
     transition.__name__ = name
     transition.__doc__ = f"Make every part of the group {to_status} (docs/spec.md §14)."
-    return extend_schema(request=None)(action(detail=True, methods=["post"])(transition))
+    return extend_schema(request=None, responses={200: GroupAnswerSerializer})(action(detail=True, methods=["post"])(transition))
 
 
 for _name, _to_status in TRANSITION_ACTIONS.items():
@@ -254,7 +358,7 @@ class SeriesCreateSerializer(serializers.Serializer):
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
     rrule = StrictCharField(max_length=500)
-    exdates = serializers.ListField(child=StrictCharField(max_length=40), required=False, default=list, max_length=series_service.MAX_OCCURRENCES)
+    exdates = FlatListField(child=StrictCharField(max_length=40), required=False, default=list, max_length=series_service.MAX_OCCURRENCES)
     mode = StrictChoiceField(choices=SeriesMode.choices, required=False, default=SeriesMode.ALL_OR_NOTHING)
     notes = StrictCharField(required=False, allow_blank=True, max_length=10000, default="")
     status = StrictChoiceField(choices=BookingStatus.choices, required=False, default=BookingStatus.PENDING, help_text="pending (default) or confirmed.")
@@ -307,9 +411,10 @@ def series_answer(series: BookingSeries, occurrences=None) -> dict:
 class BookingSeriesViewSet(PartsVisibleMixin, viewsets.GenericViewSet):
     queryset = BookingSeries.objects.all()
     parts_link = "series_id"
-    serializer_class = SeriesCreateSerializer
+    serializer_class = SeriesAnswerSerializer
+    conflict_responses = {"create": SERIES_CONFLICT, "extend": SERIES_CONFLICT}
 
-    @extend_schema(request=SeriesCreateSerializer)
+    @extend_schema(request=SeriesCreateSerializer, responses={201: SeriesAnswerSerializer})
     def create(self, request):
         serializer = SeriesCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -319,7 +424,7 @@ class BookingSeriesViewSet(PartsVisibleMixin, viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(series_answer(self.get_object()))
 
-    @extend_schema(request=SeriesCancelSerializer)
+    @extend_schema(request=SeriesCancelSerializer, responses={200: SeriesAnswerSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         series = self.get_object()
@@ -328,7 +433,7 @@ class BookingSeriesViewSet(PartsVisibleMixin, viewsets.GenericViewSet):
         series_service.series_cancel(series=series, by=request.user, since=serializer.validated_data.get("from"))
         return Response(series_answer(series))
 
-    @extend_schema(request=SeriesExtendSerializer)
+    @extend_schema(request=SeriesExtendSerializer, responses={200: SeriesExtendAnswerSerializer})
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         series = self.get_object()
