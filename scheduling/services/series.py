@@ -79,34 +79,70 @@ def occurrence_starts(rule: str, first_start: dt.datetime, zone: ZoneInfo, exdat
     anything else is a ValidationError naming `rrule`.
     """
     parts = rule_parts(rule)
-    if "COUNT" not in parts and "UNTIL" not in parts:
-        raise ValidationError({"rrule": "The rule must end: give COUNT or UNTIL."})
-    if "DTSTART" in parts:
-        raise ValidationError({"rrule": "The rule starts at start_at; leave DTSTART out."})
+    _require_searchable(parts)
     local = first_start.astimezone(zone)
+    limit = _add_years(local.replace(tzinfo=None), MAX_SERIES_YEARS)
+    text = ";".join(f"{k}={v}" for k, v in parts.items())
     try:
         try:
-            parsed = dateutil_rrule.rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=local)
+            parsed = dateutil_rrule.rrulestr(text, dtstart=local)
         except ValueError as error:
             if "UNTIL" not in str(error):
                 raise
             # A local UNTIL (no Z): read it against a wall-clock DTSTART, then place it in the zone.
-            parsed = dateutil_rrule.rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=local.replace(tzinfo=None))
+            parsed = dateutil_rrule.rrulestr(text, dtstart=local.replace(tzinfo=None))
+        until = parsed._until  # dateutil keeps the rule's parts as attributes; UNTIL is not re-parsed here
+        if until is not None and until.replace(tzinfo=None) > limit + dt.timedelta(days=1):
+            raise ValidationError({"rrule": f"A series may span at most {MAX_SERIES_YEARS} years (UNTIL is later)."})
+        if parsed._count is not None and parsed._count > MAX_OCCURRENCES:
+            raise ValidationError({"rrule": f"A series has at most {MAX_OCCURRENCES} occurrences."})
         starts = list(islice(parsed, MAX_OCCURRENCES + 1))
     except (ValueError, TypeError, OverflowError) as error:
         raise ValidationError({"rrule": f"Not a valid recurrence rule: {error}"}) from None
     if len(starts) > MAX_OCCURRENCES:
-        raise ValidationError({"rrule": f"The rule yields more than {MAX_OCCURRENCES} occurrences."})
+        raise ValidationError({"rrule": f"A series has at most {MAX_OCCURRENCES} occurrences."})
     if not starts:
         raise ValidationError({"rrule": "The rule yields no occurrence."})
     # The wall-clock time is the rule's; the offset is whatever the zone says on that date.
     wall = [s.replace(tzinfo=None) for s in starts]
-    limit = _add_years(wall[0], MAX_SERIES_YEARS)
     if wall[-1] > limit:
         raise ValidationError({"rrule": f"A series may span at most {MAX_SERIES_YEARS} years."})
     utc = [w.replace(tzinfo=zone).astimezone(engine.UTC) for w in wall]
     excluded = _excluded(utc, wall, exdates)
     return [s for s in utc if s not in excluded], [s for s in utc if s in excluded]
+
+
+SEARCHABLE_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _require_searchable(parts: dict[str, str]) -> None:
+    """Refuse what RFC 5545 forbids and what dateutil would search for until the year 9999.
+
+    dateutil stops at UNTIL or COUNT only once it finds an occurrence, so a rule whose parts can
+    never meet (30 February) would hold a worker for seconds; the combinations that can are the
+    ones RFC 5545 forbids anyway, plus BYSETPOS below a month, refused here.
+    """
+    if "COUNT" not in parts and "UNTIL" not in parts:
+        raise ValidationError({"rrule": "The rule must end: give COUNT or UNTIL."})
+    if "DTSTART" in parts:
+        raise ValidationError({"rrule": "The rule starts at start_at; leave DTSTART out."})
+    frequency = parts.get("FREQ", "").upper()
+    if frequency not in SEARCHABLE_FREQUENCIES:
+        raise ValidationError({"rrule": f"FREQ must be one of {', '.join(SEARCHABLE_FREQUENCIES)}."})
+    allowed = {"BYWEEKNO": ("YEARLY",), "BYYEARDAY": ("YEARLY",), "BYSETPOS": ("MONTHLY", "YEARLY")}
+    allowed["BYMONTHDAY"] = ("DAILY", "MONTHLY", "YEARLY")
+    for name, frequencies in allowed.items():
+        if name in parts and frequency not in frequencies:
+            raise ValidationError({"rrule": f"{name} is not allowed with FREQ={frequency}."})
+    if "BYMONTH" in parts and "BYMONTHDAY" in parts:
+        try:
+            months = [int(m) for m in parts["BYMONTH"].split(",")]
+            days = [abs(int(d)) for d in parts["BYMONTHDAY"].split(",")]
+        except ValueError:
+            raise ValidationError({"rrule": "BYMONTH and BYMONTHDAY take integers."}) from None
+        if not any(1 <= m <= 12 and 1 <= d <= DAYS_IN_MONTH[m - 1] for m in months for d in days):
+            raise ValidationError({"rrule": "No month of BYMONTH has a day of BYMONTHDAY."})
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -222,7 +258,7 @@ def series_extend(*, series: BookingSeries, by, count: int | None = None, until:
         series = BookingSeries.objects.select_for_update().get(pk=series.pk)
         resources = lock_resources(list(series.resources.all()))
         parts = rule_parts(series.rrule)
-        parts.pop("COUNT", None) if until is not None else parts.pop("UNTIL", None)
+        parts.pop("UNTIL" if count is not None else "COUNT", None)
         if count is not None:
             if count < 1:
                 raise ValidationError({"count": "At least 1."})
@@ -236,13 +272,10 @@ def series_extend(*, series: BookingSeries, by, count: int | None = None, until:
         last = Booking.objects.filter(series=series).order_by("-recurrence_id").values_list("recurrence_id", flat=True).first()
         known_starts = set(Booking.objects.filter(series=series).values_list("recurrence_id", flat=True))
         new = [s for s in starts if s not in known_starts and (last is None or s > last)]
-        first = Booking.objects.filter(series=series).select_related("customer").first()
-        status = BookingStatus.PENDING
         series.rrule = rule
         series.full_clean(exclude=["created_by", "resources"])
-        occurrences = _write_occurrences(
-            by, series, resources, series.customer, new, series.end_at - series.start_at, mode, first.notes if first else series.notes, status
-        )
+        duration = series.end_at - series.start_at
+        occurrences = _write_occurrences(by, series, resources, series.customer, new, duration, mode, series.notes, BookingStatus.PENDING)
         group_notices.series_notice_record(series=series, event=group_notices.CREATED, anchor=_first_written(occurrences))
     return SeriesResult(series, occurrences)
 

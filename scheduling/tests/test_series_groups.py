@@ -198,7 +198,18 @@ def test_all_or_nothing_writes_nothing_on_one_conflict(api):
 
 @pytest.mark.parametrize(
     "rule",
-    ["FREQ=WEEKLY", "FREQ=DAILY;COUNT=501", "FREQ=WEEKLY;UNTIL=20330101T000000Z", "FREQ=SOMETIMES;COUNT=2", "nonsense", "FREQ=WEEKLY;COUNT=x"],
+    [
+        "FREQ=WEEKLY",  # never ends
+        "FREQ=DAILY;COUNT=501",  # more than 500
+        "FREQ=WEEKLY;UNTIL=20330101T000000Z",  # more than two years
+        "FREQ=MONTHLY;COUNT=30",  # the same by COUNT
+        "FREQ=SOMETIMES;COUNT=2",
+        "nonsense",
+        "FREQ=WEEKLY;COUNT=x",
+        "FREQ=HOURLY;COUNT=3",  # below a day: not a booking series
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1",  # never meets: dateutil would search until 9999
+        "FREQ=WEEKLY;BYSETPOS=2;COUNT=2",
+    ],
 )
 def test_a_rule_that_does_not_end_is_too_long_or_invalid_is_refused_naming_rrule(api, rule):
     resource, customer = ResourceFactory(), CustomerFactory()
