@@ -376,7 +376,7 @@ class SeriesCancelSerializer(serializers.Serializer):
     pass
 
 
-SeriesCancelSerializer._declared_fields["from"] = AwareDateTimeField(required=False)
+SeriesCancelSerializer._declared_fields["from"] = AwareDateTimeField(required=False, allow_null=True, help_text="Cancel the occurrences starting at or after this; now when left out.")
 
 
 class SeriesExtendSerializer(serializers.Serializer):

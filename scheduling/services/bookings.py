@@ -266,8 +266,9 @@ def _require_alone(current: Booking) -> None:
 def occurrence_detach(current: Booking, changed: list[str]) -> list[str]:
     """An occurrence of a series moved or cancelled on its own stands apart from the series from then
     on (an exception date); the field that changed, if any."""
-    moved = MOVING_FIELDS & set(changed) - {"override_availability"}
-    if current.series_id is None or current.detached or not (moved or current.status == BookingStatus.CANCELLED and "status" in changed):
+    moved = bool({"resource", "start_at", "end_at"} & set(changed))
+    cancelled = "status" in changed and current.status == BookingStatus.CANCELLED
+    if current.series_id is None or current.detached or not (moved or cancelled):
         return []
     current.detached = True
     return ["detached"]
