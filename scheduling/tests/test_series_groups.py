@@ -318,3 +318,20 @@ def test_the_queries_of_a_series_do_not_grow_with_its_occurrences(trio):
         counts.append(len(queries))
 
     assert counts[0] == counts[1] and Booking.objects.count() == 3 * 24
+
+
+def test_a_group_needs_the_right_to_book_every_one_of_its_resources(trio):
+    """Rights are decided per part by the booking service: a grant on one resource books no group."""
+    from guardian.shortcuts import assign_perm
+
+    from scheduling.tests.api.personas import user_in
+
+    anna, studio, customer = trio
+    booker = user_in(None, "anna-only")
+    assign_perm("book_resource", booker, anna)
+    assign_perm("manage_schedule", booker, studio)  # sees the studio, may not book it
+
+    response = client_for(booker).post(f"{API}/booking_group/", group_body([anna, studio], customer, START, END))
+
+    assert response.status_code == 403 and response.json()["detail"] == f"You may not book resource {studio.pk}."
+    assert Booking.objects.count() == 0 and BookingGroup.objects.count() == 0
