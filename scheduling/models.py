@@ -64,6 +64,10 @@ def empty_object() -> dict:
     return {}
 
 
+def empty_list() -> list:
+    return []
+
+
 class MetadataFormField(forms.JSONField):
     """The admin's JSON box: text nested too deeply is a form error, not a parser crash."""
 
@@ -338,6 +342,66 @@ class BookingQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+class SeriesMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
+    SKIP_CONFLICTS = "skip_conflicts", "Skip conflicts"
+
+
+class BookingSeries(models.Model):
+    """A recurrence rule (RFC 5545) over one resource or a group of resources (docs/spec.md §14).
+
+    The rule applies to the first occurrence's local start in the first resource's zone, so an
+    18:00 class stays 18:00 across DST. Each occurrence written is an ordinary Booking (one per
+    resource, tied by a BookingGroup when there are several) carrying its `recurrence_id`.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="series")
+    resources = models.ManyToManyField(Resource, related_name="series")
+    start_at = models.DateTimeField(help_text="The first occurrence's start (the rule's DTSTART).")
+    end_at = models.DateTimeField(help_text="The first occurrence's end.")
+    rrule = models.CharField(max_length=500, validators=[validate_single_line])
+    exdates = models.JSONField(default=empty_list, blank=True, help_text="Dates or starts left out by request (ISO 8601).")
+    skipped = models.JSONField(default=empty_list, blank=True, editable=False, help_text="Starts skipped for a conflict (ISO 8601, UTC).")
+    mode = models.CharField(max_length=16, choices=SeriesMode.choices, default=SeriesMode.ALL_OR_NOTHING)
+    notes = models.TextField(blank=True, default="", validators=[validate_multi_line])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        verbose_name_plural = "booking series"
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="series_end_after_start"),
+            models.CheckConstraint(condition=Q(mode__in=SeriesMode.values), name="series_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Series {self.pk}: {self.rrule}"
+
+
+class BookingGroup(models.Model):
+    """One customer, one interval, two or more resources; each resource's part is a Booking."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="booking_groups")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
+    notes = models.TextField(blank=True, default="", validators=[validate_multi_line])
+    series = models.ForeignKey(BookingSeries, on_delete=models.CASCADE, null=True, blank=True, related_name="groups")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="group_end_after_start"),
+            models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="group_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Group {self.pk} {self.start_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
 class Booking(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
@@ -366,6 +430,13 @@ class Booking(models.Model):
     occupied_end = models.DateTimeField(editable=False, blank=True)
     # When a booking awaiting approval is cancelled unless approved (null: never).
     approval_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A part of a group is moved and transitioned only with its group (services/groups.py).
+    group = models.ForeignKey(BookingGroup, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="parts")
+    # An occurrence of a series: its original start (the iCalendar RECURRENCE-ID); once moved or
+    # cancelled alone it is `detached`, an exception date of the series.
+    series = models.ForeignKey(BookingSeries, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="bookings")
+    recurrence_id = models.DateTimeField(null=True, blank=True, editable=False)
+    detached = models.BooleanField(default=False, editable=False)
 
     objects = BookingQuerySet.as_manager()
 
@@ -393,6 +464,7 @@ class Booking(models.Model):
                 condition=Q(occupied_start__lte=models.F("start_at"), occupied_end__gte=models.F("end_at")),
                 name="booking_occupied_covers_booking",
             ),
+            models.CheckConstraint(condition=Q(series__isnull=True) | Q(recurrence_id__isnull=False), name="booking_occurrence_has_recurrence_id"),
             PostgresOnlyExclusionConstraint(
                 name="booking_no_overlap",
                 # Over the occupied range, buffers included, so a race cannot slip two buffered
@@ -494,10 +566,6 @@ class NotificationState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
-
-
-def empty_list() -> list:
-    return []
 
 
 class Notification(models.Model):

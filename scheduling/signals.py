@@ -14,13 +14,17 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from scheduling.models import Booking, Resource
-from scheduling.services import notifications, resources
+from scheduling.services import group_notices, notifications, resources
 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
 def write_booking_notice(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
     if raw:
         return  # loaddata: history, not news
+    if instance.group_id is not None or instance.series_id is not None:
+        # The group or series states its own event, in one message for all its parts (docs/spec.md §14).
+        group_notices.part_saved(booking=instance, created=created, update_fields=update_fields)
+        return
     event = notifications.booking_event(created=created, update_fields=update_fields, status=instance.status)
     if event is not None:
         notifications.notification_record(booking_id=instance.pk, event=event)

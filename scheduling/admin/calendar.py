@@ -114,9 +114,16 @@ def calendar_view(model_admin, request):
 
 
 BOOKING_BLOCK = (
-    '<a class="cal-booking status-{}" data-booking="{}" href="{}{}/change/" style="left:{}%;width:{}%" '
-    'title="{} — {}–{} ({})"><span class="cal-time">{}</span> {}</a>'
+    '<a class="cal-booking status-{}{}" data-booking="{}" data-group="{}" href="{}{}/change/" style="left:{}%;width:{}%" '
+    'title="{} — {}–{} ({}){}"><span class="cal-time">{}</span> {}{}</a>'
 )
+
+
+def linked_marks(b) -> tuple[str, str, str, str]:
+    """A part of a group is linked to its siblings (data-group), an occurrence of a series marked ↻."""
+    classes = (" in-group" if b.group_id else "") + (" in-series" if b.series_id else "")
+    notes = (f" · group {b.group_id}" if b.group_id else "") + (f" · series {b.series_id}" if b.series_id else "")
+    return classes, b.group_id or "", notes, " ↻" if b.series_id else ""
 
 
 def booking_blocks(placed, change_prefix: str):
@@ -131,7 +138,8 @@ def booking_blocks(placed, change_prefix: str):
         start, end = b.start_at.astimezone(zone), b.end_at.astimezone(zone)
         # The template's date:"D j M H:i" and date:"H:i" (English names, as the admin here).
         title_start = f"{start:%a} {start.day} {start:%b %H:%M}"
-        return (b.status, b.pk, change_prefix, b.pk, f"{p.left:.4f}", f"{p.width:.4f}", b.customer.name, title_start, f"{end:%H:%M}", b.get_status_display(), f"{start:%H:%M}", b.customer.name)
+        classes, group, notes, mark = linked_marks(b)
+        return (b.status, classes, b.pk, group, change_prefix, b.pk, f"{p.left:.4f}", f"{p.width:.4f}", b.customer.name, title_start, f"{end:%H:%M}", b.get_status_display(), notes, f"{start:%H:%M}", b.customer.name, mark)
 
     return format_html_join("", BOOKING_BLOCK, (block(p) for p in placed))
 

@@ -28,7 +28,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from scheduling.api.serializers import ConflictSerializer
-from scheduling.services.errors import BookingConflict, InvalidTransition
+from scheduling.services.errors import BookingConflict, GroupConflict, InvalidTransition, PartOfGroup, SeriesConflict
 
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,8 @@ def exception_handler(exc, context):
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     if isinstance(exc, BookingConflict):
         return Response({"detail": str(exc), "conflicts": ConflictSerializer(exc.conflicts, many=True).data}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, (GroupConflict, SeriesConflict, PartOfGroup)):
+        return Response(_group_error_body(exc), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InvalidTransition):
         body = {"detail": str(exc), "current": exc.current, "requested": exc.requested}
         return Response(body, status=status.HTTP_409_CONFLICT)
@@ -72,6 +74,16 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = exceptions.PermissionDenied(str(exc))  # DRF would drop the service's reason
     return drf_exception_handler(exc, context)
+
+
+def _group_error_body(exc) -> dict:
+    from scheduling.api.groups import conflict_rows, occurrence_rows  # it imports this module's neighbours
+
+    if isinstance(exc, GroupConflict):
+        return {"detail": str(exc), "conflicts": conflict_rows(exc.conflicts)}
+    if isinstance(exc, SeriesConflict):
+        return {"detail": str(exc), "occurrences": occurrence_rows(exc.occurrences)}
+    return {"detail": str(exc), "group": exc.group_id}
 
 
 def bad_request(request, exception=None):

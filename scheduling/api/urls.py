@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from scheduling.api import views
+from scheduling.api import groups, views
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -41,6 +41,8 @@ router.register("customer", views.CustomerViewSet, basename="customer")
 router.register("booking", views.BookingViewSet, basename="booking")
 router.register("availability", views.AvailabilityViewSet, basename="availability")
 router.register("exception", views.ScheduleExceptionViewSet, basename="exception")
+router.register("booking_group", groups.BookingGroupViewSet, basename="booking_group")
+router.register("series", groups.BookingSeriesViewSet, basename="series")
 
 urlpatterns = [
     path("scheduling/", include(router.urls)),

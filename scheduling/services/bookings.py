@@ -29,7 +29,7 @@ from scheduling import engine, permissions
 from scheduling.models import Booking, BookingStatus, Customer, NotificationEvent, Resource
 from scheduling.services import policies
 from scheduling.services.availability import resource_conflicts, validate_interval
-from scheduling.services.errors import BookingConflict, InvalidTransition
+from scheduling.services.errors import BookingConflict, InvalidTransition, PartOfGroup
 
 CREATABLE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
@@ -126,11 +126,10 @@ def booking_create(
     )
     with transaction.atomic():
         booking.resource = _lock_resource(resource.pk)
-        _lock_customer_for_quotas(booking)
+        lock_customer_for_quotas(booking.customer_id, [booking.resource])
         _decide_create(by, booking)
         _save_or_conflict(booking)
-        if _awaits_approval(booking):
-            _announce_approval(booking)
+        announce_approvals([booking])
     return booking
 
 
@@ -176,12 +175,14 @@ def booking_delete(*, booking: Booking, by) -> None:
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
         _require(permissions.can(by, "delete", current), "You may not delete this booking.")
+        _require_alone(current)
         current.delete()
 
 
 def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | None, *, step: bool) -> Booking:
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
+        _require_alone(current)
         changes = dict(changes)
         # The resource the booking will be on, locked and read fresh (is it still active?).
         target = _lock_resource(getattr(changes.get("resource"), "pk", current.resource_id))
@@ -189,8 +190,9 @@ def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | Non
             changes["resource"] = target
         else:
             current.resource = target
-        _lock_customer_for_quotas(current, changes.get("customer"), target)
+        lock_customer_for_quotas(getattr(changes.get("customer"), "pk", current.customer_id), [target])
         changed = _decide_edit(by, current, changes, to_status, step=step)
+        changed += occurrence_detach(current, changed)
         if changed:
             _save_or_conflict(current, update_fields=[*changed, "updated_at"])
     _refresh(booking, current)
@@ -211,9 +213,15 @@ def _new_booking(by, fields: Mapping[str, Any], status: str) -> Booking:
     return booking
 
 
-def _decide_create(by, booking: Booking) -> None:
-    """Validation (400), then rights (403), then availability (409), in the order of docs/spec.md §3."""
-    booking.full_clean(exclude=["created_by"])
+def _decide_create(by, booking: Booking, *, conflicts: list[engine.Conflict] | None = None, cleaned: bool = False) -> None:
+    """Validation (400), then rights (403), then availability (409), in the order of docs/spec.md §3.
+
+    A series or group writing many parts at once (docs/spec.md §14) passes each part's `conflicts`,
+    read in bulk for all of them, and `cleaned` for parts that differ from one already cleaned
+    only in their (validated) times.
+    """
+    if not cleaned:
+        booking.full_clean(exclude=["created_by"])
     _require(permissions.can(by, "add", model=Booking, resource=booking.resource), f"You may not book resource {booking.resource_id}.")
     _require_customer(by, booking.customer)
     _require(not booking.override_availability or permissions.can_override_availability(by), OVERRIDE_REFUSED)
@@ -222,7 +230,7 @@ def _decide_create(by, booking: Booking) -> None:
         _require(booking.status == BookingStatus.PENDING, APPROVAL_REFUSED)
     if policy.requires_approval and booking.status == BookingStatus.PENDING:
         booking.approval_expires_at = policies.approval_expiry(policy)
-    _ensure_available(booking, policy)
+    _ensure_available(booking, policy, conflicts)
 
 
 def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: str | None, *, step: bool = False) -> list[str]:
@@ -296,20 +304,46 @@ def _awaits_approval(booking: Booking) -> bool:
     return booking.status == BookingStatus.PENDING and policies.resource_policy(booking.resource).requires_approval
 
 
-def _announce_approval(booking: Booking) -> None:
-    """E-mail the approvers in this transaction; deliver the expiry to the worker after commit."""
+def announce_approvals(bookings: list[Booking]) -> None:
+    """For the written bookings awaiting approval: one e-mail to the approvers (about the first; a
+    series or group asks once), in this transaction, and each one's expiry to the worker after commit."""
     from scheduling.services.notifications import notification_record
     from scheduling.tasks import schedule_approval_expiry
 
-    notification_record(booking_id=booking.pk, event=NotificationEvent.APPROVAL)
-    if booking.approval_expires_at is not None:
-        schedule_approval_expiry(booking.pk, booking.approval_expires_at)
+    waiting = [b for b in bookings if _awaits_approval(b)]
+    if waiting:
+        notification_record(booking_id=waiting[0].pk, event=NotificationEvent.APPROVAL)
+    for booking in waiting:
+        if booking.approval_expires_at is not None:
+            schedule_approval_expiry(booking.pk, booking.approval_expires_at)
 
 
-def _ensure_available(booking: Booking, policy: engine.Policy | None = None) -> None:
+def _require_alone(current: Booking) -> None:
+    """A part of a group moves, changes status and goes only with its group (docs/spec.md §14)."""
+    if current.group_id is not None:
+        raise PartOfGroup(current.pk, current.group_id)
+
+
+def occurrence_detach(current: Booking, changed: list[str]) -> list[str]:
+    """An occurrence of a series moved or cancelled on its own stands apart from the series from then
+    on (an exception date); the field that changed, if any."""
+    moved = bool({"resource", "start_at", "end_at"} & set(changed))
+    cancelled = "status" in changed and current.status == BookingStatus.CANCELLED
+    if current.series_id is None or current.detached or not (moved or cancelled):
+        return []
+    current.detached = True
+    return ["detached"]
+
+
+def _ensure_available(booking: Booking, policy: engine.Policy | None = None, conflicts: list[engine.Conflict] | None = None) -> None:
+    """Raise BookingConflict unless `booking` may occupy its time; under `policy`, it takes that
+    policy's buffers. `conflicts` read in bulk beforehand (a series, a group) stand for the query."""
     if policy is not None:
         booking.buffer_before, booking.buffer_after = policy.buffer_before, policy.buffer_after
-    conflicts = _blocking_conflicts(booking, policy)
+    if conflicts is None:
+        conflicts = _blocking_conflicts(booking, policy)
+    elif booking.override_availability:
+        conflicts = [c for c in conflicts if not c.overridable]
     if conflicts:
         raise BookingConflict(conflicts)
 
@@ -334,12 +368,11 @@ def _lock_resource(resource_id: int) -> Resource:
     return Resource.objects.select_for_update().get(pk=resource_id)
 
 
-def _lock_customer_for_quotas(booking: Booking, customer: Customer | None = None, resource: Resource | None = None) -> None:
-    # Quotas span every resource of the type, which the resource lock does not cover: writers for
-    # one customer take turns on the customer's row (after the resource's, so always in that order).
-    policy = policies.resource_policy(resource or booking.resource)
-    if policy.quota_per_day or policy.quota_per_week:
-        Customer.objects.select_for_update().filter(pk=getattr(customer, "pk", booking.customer_id)).first()
+def lock_customer_for_quotas(customer_id: int, resources: list[Resource]) -> None:
+    """Quotas span every resource of the type, which the resource locks do not cover: writers for
+    one customer take turns on the customer's row (after the resources', so always in that order)."""
+    if any(policy.quota_per_day or policy.quota_per_week for policy in map(policies.resource_policy, resources)):
+        Customer.objects.select_for_update().filter(pk=customer_id).first()
 
 
 def _save_or_conflict(booking: Booking, update_fields: list[str] | None = None) -> None:

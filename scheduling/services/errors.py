@@ -19,3 +19,32 @@ class InvalidTransition(Exception):
         self.current = current
         self.requested = requested
         super().__init__(f"A {current} booking cannot become {requested}.")
+
+
+class PartOfGroup(Exception):
+    """A booking that is a part of a group was asked to change alone."""
+
+    def __init__(self, booking_id: int, group_id: int):
+        self.booking_id = booking_id
+        self.group_id = group_id
+        super().__init__(
+            f"Booking {booking_id} belongs to group {group_id}; move or change it with /api/scheduling/booking_group/{group_id}."
+        )
+
+
+class GroupConflict(Exception):
+    """Some part of a group is not available; `conflicts` pairs each resource id with a conflict."""
+
+    def __init__(self, conflicts: list[tuple[int, Conflict]]):
+        self.conflicts = conflicts
+        resources = ", ".join(str(r) for r in sorted({r for r, _ in conflicts}))
+        super().__init__(f"Not every resource is available for that time (resource {resources}); nothing was written.")
+
+
+class SeriesConflict(Exception):
+    """In all-or-nothing mode, some occurrence conflicts; `occurrences` carries every occurrence's result."""
+
+    def __init__(self, occurrences: list):
+        self.occurrences = occurrences
+        count = sum(1 for o in occurrences if o.conflicts)
+        super().__init__(f"{count} occurrence(s) of the series conflict; nothing was written.")

@@ -100,7 +100,14 @@ def notification_record(*, booking_id: int, event: str) -> Notification | None:
     recipients = approval_recipients(booking) if event == NotificationEvent.APPROVAL else booking_recipients(booking)
     if not recipients:
         return None
-    rendered = render_notice(booking, event, recipients)
+    return notification_store(booking=booking, event=event, recipients=recipients, rendered=render_notice(booking, event, recipients))
+
+
+def notification_store(*, booking: Booking, event: str, recipients: list[str], rendered: RenderedNotice) -> Notification | None:
+    """Write a rendered notice to the outbox and deliver it after commit (group and series notices
+    render their own message: scheduling.services.group_notices)."""
+    if _muted.get():
+        return None
     notification = Notification.objects.create(
         booking=booking,
         event=event,

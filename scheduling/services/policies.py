@@ -52,12 +52,20 @@ def customer_starts(
 
     Near enough to hold every booking of the same local day or ISO week, whatever the zone.
     """
+    return customer_starts_between(resource=resource, customer=customer, start=start, end=start, ignore_booking_id=ignore_booking_id)
+
+
+def customer_starts_between(
+    *, resource: Resource, customer: Customer | int, start: dt.datetime, end: dt.datetime, ignore_booking_id: int | None = None
+) -> list[dt.datetime]:
+    """Starts of the customer's occupying bookings of the resource's type that share a local day or
+    ISO week with some instant of [start, end] (one query)."""
     rows = Booking.objects.order_by().filter(
         OCCUPYING,
         customer_id=getattr(customer, "pk", customer),
         resource__type_id=resource.type_id,
         start_at__gte=start - _WEEK_REACH,
-        start_at__lt=start + _WEEK_REACH,
+        start_at__lt=end + _WEEK_REACH,
     )
     if ignore_booking_id is not None:
         rows = rows.exclude(pk=ignore_booking_id)
@@ -139,7 +147,13 @@ def approval_expire(*, booking_id: int) -> bool:
         booking = approvals_expired().select_for_update().filter(pk=booking_id).first()
         if booking is None:
             return False
-        booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, by=permissions.SYSTEM)
+        if booking.group_id is None:
+            booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, by=permissions.SYSTEM)
+        else:
+            # A group's parts are cancelled together (docs/spec.md §14).
+            from scheduling.services.groups import group_transition
+
+            group_transition(group=booking.group, to_status=BookingStatus.CANCELLED, by=permissions.SYSTEM)
     return True
 
 

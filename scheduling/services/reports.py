@@ -21,7 +21,7 @@ from scheduling.csv_safe import SafeDictWriter
 from scheduling.engine import Busy, ConflictKind, Interval
 from scheduling.ids import parse_id
 from scheduling.models import OCCUPYING_STATUSES, BookingStatus, Resource, ResourceType, validate_timezone
-from scheduling.services.availability import MAX_CHECK_SPAN, slot_step, validate_day
+from scheduling.services.availability import MAX_CHECK_SPAN, slot_step, validate_day, widest_buffers
 from scheduling.services.policies import resource_policy
 
 ZERO = dt.timedelta(0)
@@ -341,7 +341,7 @@ def free_slots_of_type(
         return []
     # Each resource's booking policy (docs/spec.md §13.6); bookings are read as far as any buffer reaches.
     policies = {r.pk: resource_policy(r) for r in resources}
-    reach = engine.Policy(buffer_before=max(p.buffer_before for p in policies.values()), buffer_after=max(p.buffer_after for p in policies.values()))
+    reach = widest_buffers(policies.values())
     window = engine.occupied_interval(min(s for s, _ in spans.values()), max(e for _, e in spans.values()), reach)
     ids = [r.pk for r in resources]
     busy = selectors.busy_by_resource(ids, *window)
