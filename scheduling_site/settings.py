@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each staff user's own time zone for the whole request (scheduling/middleware.py).
+    "scheduling.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a login refused for lockout into its 429 page.
@@ -214,6 +216,9 @@ CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 # --- Time -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The admin's branding: its header, and the browser tab's title after each page's own.
+SITE_HEADER = os.environ.get("SITE_HEADER", "Scheduling back-office")
+SITE_TITLE = os.environ.get("SITE_TITLE", SITE_HEADER)
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 try:
     ZoneInfo(TIME_ZONE)

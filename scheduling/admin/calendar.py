@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.http import urlencode
 
 from scheduling.admin.pages import wide_page
 from scheduling.ids import parse_id
-from scheduling.models import Booking, BookingStatus, Resource, ResourceType
+from scheduling.models import Booking, BookingStatus, Resource, ResourceType, validate_timezone
 from scheduling.permissions import can, permitted_resources, restrict
 from scheduling.services.availability import validate_day
 from scheduling.admin.layout import (
@@ -59,10 +60,35 @@ def _link(request, **changes) -> str:
     return f"{request.path}?{urlencode(query)}" if query else request.path
 
 
+def _requested_zone(request) -> ZoneInfo:
+    """`zone=<IANA name>` (a resource's zone), else the viewer's own."""
+    name = request.GET.get("zone", "")
+    try:
+        validate_timezone(name)
+    except ValidationError:
+        return timezone.get_current_timezone()
+    return ZoneInfo(name)
+
+
 def calendar_view(model_admin, request):
-    user = request.user
-    if not can(user, "view", model=Resource):
+    """The page drawn in the zone chosen with `zone` (the viewer's by default), rendered inside it."""
+    if not can(request.user, "view", model=Resource):
         raise PermissionDenied
+    mine = timezone.get_current_timezone()
+    with timezone.override(_requested_zone(request)):
+        return _calendar_page(model_admin, request, mine).render()
+
+
+def _zone_choices(request, rows, mine: ZoneInfo, shown: ZoneInfo) -> list[tuple[str, str, bool]]:
+    """(label, link, selected): mine, then each zone of the resources on the page."""
+    choices = [(f"Mine ({mine.key})", _link(request, zone=None), shown.key == mine.key)]
+    for key in sorted({row.resource.timezone for row in rows} - {mine.key}):
+        choices.append((f"Resource's ({key})", _link(request, zone=key), shown.key == key))
+    return choices
+
+
+def _calendar_page(model_admin, request, mine: ZoneInfo):
+    user = request.user
     view = request.GET.get("view") if request.GET.get("view") in (DAY, WEEK) else WEEK
     rng = calendar_range(view, _requested_day(request), timezone.get_current_timezone())
     resources = _filtered_resources(request, restrict(user, Resource.objects.all()))
@@ -104,6 +130,7 @@ def calendar_view(model_admin, request):
         selected_type=request.GET.get("type", ""),
         active_choices=[(value, label, _link(request, active=value)) for value, label in ACTIVE_CHOICES],
         selected_active=request.GET.get("active", "1"),
+        zone_choices=_zone_choices(request, rows, mine, rng.zone),
     )
 
 

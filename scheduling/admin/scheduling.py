@@ -23,6 +23,8 @@ from guardian.admin import (
 from scheduling.admin import board, calendar, palette
 from scheduling.admin.forms import (
     BookingAdminForm,
+    ZonedResourceSelect,
+    local_span,
     ConflictSafeChangeform,
     initial_from_query,
     save_booking_form,
@@ -291,6 +293,8 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":
             kwargs["queryset"] = restrict(request.user, Customer.objects.all())
+        if db_field.name == "resource":
+            kwargs["widget"] = ZonedResourceSelect
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -305,9 +309,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
 
     @admin.display(description="when", ordering="start_at")
     def when(self, obj):
-        start, end = timezone.localtime(obj.start_at), timezone.localtime(obj.end_at)
-        end_format = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
-        return f"{start:%a %Y-%m-%d %H:%M}–{end.strftime(end_format)}"
+        return local_span(obj.start_at, obj.end_at)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
