@@ -24,6 +24,12 @@ class SchedulingAdminSite(admin.AdminSite):
     def site_title(self) -> str:
         return settings.SITE_TITLE
 
+    def index(self, request, extra_context=None):
+        """The front desk's "Today" above Django's own list of models (scheduling/admin/today.py)."""
+        from scheduling.admin.today import front_desk
+
+        return super().index(request, {**front_desk(request.user), **(extra_context or {})})
+
     def get_urls(self):
         from scheduling.admin import my_settings, reports
 

@@ -322,6 +322,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No request leaves the site: no online validator badge (Swagger UI asks validator.swagger.io),
+    # no web fonts (templates/drf_spectacular/redoc.html drops ReDoc's Google Fonts links).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Production hardening (only when DEBUG is off) ------------------------------------------------

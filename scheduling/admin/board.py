@@ -11,7 +11,8 @@ from django.urls import reverse
 from scheduling.admin.pages import wide_page
 from scheduling.models import Booking
 from scheduling.permissions import permitted_resources, restrict
-from scheduling.services.bookings import booking_transition
+from scheduling.models import BookingStatus
+from scheduling.services.bookings import TRANSITIONS, booking_transition
 from scheduling.admin.layout import board_columns
 from scheduling.services.errors import InvalidTransition
 
@@ -35,6 +36,11 @@ def board_view(model_admin, request):
         cl=changelist,
         columns=columns,
         movable=movable,
+        # The status menu of a card offers the life cycle's next steps (the server decides anyway).
+        transitions={
+            status: [[to, BookingStatus(to).label] for to in BookingStatus.values if to in TRANSITIONS[status]]
+            for status in BookingStatus.values
+        },
         transition_url=reverse("admin:scheduling_booking_transition", args=[0], current_app=model_admin.admin_site.name),
         list_url=reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name),
     )
