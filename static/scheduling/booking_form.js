@@ -3,6 +3,11 @@
 // the typed values so the booking does not move. A duration picker sets the end from the start.
 (function () {
   "use strict";
+  // Form media load in the page's head: wait for the form.
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+
+  function init() {
   const radios = Array.from(document.querySelectorAll("input[name=input_zone]"));
   const resource = document.getElementById("id_resource");
   const fields = { start: ["id_start_at_0", "id_start_at_1"], end: ["id_end_at_0", "id_end_at_1"] };
@@ -107,4 +112,5 @@
     if (el) { el.addEventListener("change", show); el.addEventListener("input", show); }
   });
   show();
+  }
 })();

@@ -13,6 +13,8 @@ import pytest
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+DESKTOP = {"width": 1400, "height": 860}
+PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 # The README's pictures are refreshed on request (SCREENSHOTS=docs), so an ordinary test run leaves
 # the work tree clean; otherwise they go to a scratch folder and still prove the page renders.
@@ -49,15 +51,15 @@ def roles_synced(transactional_db):
 
 @pytest.fixture
 def open_as(browser, live_server, roles_synced):
-    """open_as(user) → a page signed in as `user` (through a session cookie), at 1400×860."""
+    """open_as(user) → a page signed in as `user` (through a session cookie), at 1400×860 or `viewport`."""
     from django.test import Client
 
     contexts = []
 
-    def opener(user):
+    def opener(user, viewport=DESKTOP):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(viewport={"width": 1400, "height": 860}, base_url=live_server.url)
+        context = browser.new_context(viewport=viewport, base_url=live_server.url, has_touch=viewport == PHONE)
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +35,7 @@ def track_fraction(page, row_selector: str, block_selector: str) -> tuple[float,
     return (block["x"] - track["x"]) / track["width"], block["width"] / track["width"]
 
 
+@time_machine.travel(dt.datetime(2026, 3, 4, 9, tzinfo=dt.timezone.utc), tick=True)  # a Wednesday mid-month
 def test_log_in_and_find_seeded_bookings_in_the_week_view(browser, live_server, roles_synced):
     load_demo()
     UserFactory(username="frontdesk", is_staff=True, password="a-long-test-password").groups.add(
