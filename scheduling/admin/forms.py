@@ -9,7 +9,9 @@ itself is `booking_create` / `booking_edit`, which decide again inside their tra
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
@@ -22,6 +24,7 @@ from scheduling.engine import Conflict, ConflictKind
 from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingStatus, Resource, ScheduleException
 from scheduling.permissions import permitted_resources, restrict
+from scheduling.services import availability
 from scheduling.services import bookings as booking_service
 from scheduling.services.errors import BookingConflict, InvalidTransition
 
@@ -37,6 +40,11 @@ def local_span(start: dt.datetime, end: dt.datetime, zone: zoneinfo.ZoneInfo | N
     if start.date() == end.date():
         return f"{first}–{end:%H:%M} ({zone.key})"
     return f"{first} – {end:%a} {end.day} {end:%b %Y %H:%M} ({zone.key})"
+
+
+def booking_label(booking: Booking) -> str:
+    """How the admin names a booking: "#12 Ola Zielińska · Room A · Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)"."""
+    return f"#{booking.pk} {booking.customer.name} · {booking.resource.name} · {local_span(booking.start_at, booking.end_at)}"
 
 
 def describe_conflicts(conflicts: list[Conflict], zone: zoneinfo.ZoneInfo | None = None) -> list[str]:
@@ -58,6 +66,58 @@ def describe_conflicts(conflicts: list[Conflict], zone: zoneinfo.ZoneInfo | None
         else:
             lines.append(f"Outside working hours: {when}")
     return lines
+
+
+# --- Speaking to people ------------------------------------------------------------------------------
+
+FIELD_NAMES = re.compile(r" \((start_at|end_at|start|end)\)")
+
+
+def for_people(message: str) -> str:
+    """A service message without the API's field names ("The end (end_at) must be…" → "The end must be…")."""
+    return FIELD_NAMES.sub("", message)
+
+
+def status_word(status: str) -> str:
+    return BookingStatus(status).label.lower() if status in BookingStatus.values else status
+
+
+def transition_refusal(refused: InvalidTransition) -> str:
+    return f"A {status_word(refused.current)} booking cannot become {status_word(refused.requested)}."
+
+
+SUGGESTED_SLOTS = 3
+SUGGESTED_RESOURCES = 5
+SUGGESTION_WINDOW = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One click-away alternative to a refused time: a resource and an interval (UTC)."""
+
+    resource: Resource
+    start_at: dt.datetime
+    end_at: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return local_span(self.start_at, self.end_at)
+
+
+def suggestions_for(user, resource: Resource, start: dt.datetime, end: dt.datetime) -> dict:
+    """The next free slots of `resource` from `start` (same length), and other free resources of its
+    type for [start, end) that `user` may book."""
+    duration = end - start
+    try:
+        slots = availability.free_slots(resource, start, start + SUGGESTION_WINDOW, duration, limit=SUGGESTED_SLOTS)
+        others = [r for r in availability.available_resources(resource.type, start, end, user=user) if r.pk != resource.pk]
+    except ValidationError:
+        return {"slots": [], "resources": []}
+    bookable = set(permitted_resources(user, "add", Booking).filter(pk__in=[r.pk for r in others]).values_list("pk", flat=True))
+    return {
+        "slots": [Suggestion(resource, a, b) for a, b in slots],
+        "resources": [Suggestion(r, start, end) for r in others if r.pk in bookable][:SUGGESTED_RESOURCES],
+    }
 
 
 # --- The form ---------------------------------------------------------------------------------------
@@ -189,14 +249,16 @@ class BookingAdminForm(forms.ModelForm):
         except BookingConflict as conflict:
             self._add_conflicts(conflict.conflicts)
         except InvalidTransition as refused:
-            self.add_error("status" if "status" in self.fields else None, str(refused))
+            self.add_error("status" if "status" in self.fields else None, transition_refusal(refused))
         except PermissionDenied as denied:
             self.add_error(None, str(denied))
         except ValidationError as invalid:
             for name, messages_ in invalid.message_dict.items():
                 for message in messages_:
-                    self.add_error(name if name in self.fields else None, message)
+                    self.add_error(name if name in self.fields else None, for_people(message))
         return data
+
+    suggestions = None
 
     def _add_conflicts(self, conflicts: list[Conflict]) -> None:
         lines = describe_conflicts(conflicts, self._zone)
@@ -204,6 +266,11 @@ class BookingAdminForm(forms.ModelForm):
             lines.append('Tick "override availability" to book it anyway.')
         for line in lines:
             self.add_error(None, line)
+        changes = self.service_changes()
+        resource = changes.get("resource")
+        if resource is not None and changes.get("start_at") and changes.get("end_at"):
+            with timezone.override(self._zone):
+                self.suggestions = suggestions_for(self.user, resource, changes["start_at"], changes["end_at"])
 
 
 def save_booking_form(form: BookingAdminForm, *, user) -> Booking:

@@ -24,6 +24,7 @@ from scheduling.admin import board, calendar, palette
 from scheduling.admin.forms import (
     BookingAdminForm,
     ZonedResourceSelect,
+    booking_label,
     local_span,
     ConflictSafeChangeform,
     initial_from_query,
@@ -103,6 +104,7 @@ class CustomerAdmin(LayeredPermissionAdmin):
     list_display = ["name", "email", "phone", "booking_count"]
     # Searches the restricted list only: a grant holder finds no customer beyond restrict().
     search_fields = ["name", "email", "phone"]
+    ordering = ["name", "id"]  # also the booking form's customer search (autocomplete) pages by it
     readonly_fields = ["created_by"]
 
     def save_model(self, request, obj, form, change):
@@ -270,6 +272,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
     list_filter = [StatusFilter, ("resource__type", RelatedOnly), ("resource", RelatedOnly), "override_availability"]
     list_select_related = ["resource__type", "customer"]
     search_fields = ["customer__name", "customer__email", "resource__name", "notes"]
+    autocomplete_fields = ["customer"]  # a search, not a select of every customer
     date_hierarchy = "start_at"
     readonly_fields = ["created_by", "created_at", "updated_at"]
     change_list_template = "admin/scheduling/booking/change_list.html"
@@ -299,6 +302,16 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
 
     def save_model(self, request, obj, form, change):
         save_booking_form(form, user=request.user)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if obj is not None and obj.pk is not None:
+            # A refused save has put the rejected values on `obj`: name the booking as it is stored.
+            stored = Booking.objects.select_related("resource", "customer").get(pk=obj.pk) if form.errors else obj
+            context["original"] = stored
+            context["subtitle"] = context["stored_label"] = booking_label(stored)
+        context["suggestions"] = getattr(form, "suggestions", None)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def delete_model(self, request, obj):
         booking_service.booking_delete(booking=obj, by=request.user)

@@ -108,6 +108,22 @@
     show();
   });
 
+  // A refused time's alternatives (the page lists them): a click puts one in the form.
+  document.querySelectorAll(".sched-suggestion").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (resource && button.dataset.resource) {
+        resource.value = button.dataset.resource;
+        resource.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      const zone = typedZone();
+      write(fields.start, Date.parse(button.dataset.start), zone);
+      write(fields.end, Date.parse(button.dataset.end), zone);
+      show();
+      const save = document.querySelector("input[name=_save]");
+      if (save) save.focus();
+    });
+  });
+
   [resource].concat(fields.start.concat(fields.end).map(input)).forEach(function (el) {
     if (el) { el.addEventListener("change", show); el.addEventListener("input", show); }
   });

@@ -75,3 +75,10 @@ def screenshot(page, name: str, **kwargs) -> None:
     """Write <name>.png: docs/img with SCREENSHOTS=docs (shown in the README), else a scratch folder."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **kwargs)
+
+
+def pick_customer(page, name: str) -> None:
+    """Choose a customer in the booking form's search field (the admin's select2 autocomplete)."""
+    page.click("#id_customer + .select2 .select2-selection")
+    page.fill(".select2-search__field", name)
+    page.click(f".select2-results__option:has-text('{name}')")
