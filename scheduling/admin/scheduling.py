@@ -281,6 +281,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
         return [
             path("board/", _wrap(self, board.board_view), name="scheduling_booking_board"),
             path("<int:object_id>/transition/", _wrap(self, board.transition_view), name="scheduling_booking_transition"),
+            path("<int:object_id>/move/", _wrap(self, calendar.move_view), name="scheduling_booking_move"),
             path("palette/", _wrap(self, palette.palette_view), name="scheduling_booking_palette"),
         ] + super().get_urls()
 

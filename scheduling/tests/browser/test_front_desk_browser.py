@@ -158,3 +158,56 @@ def test_no_page_asks_another_host_for_anything(open_as, live_server, frozen_clo
         assert response.status == 200, url
         page.wait_for_load_state("networkidle")
     assert foreign == [] and errors == []
+
+
+def drag_by(page, locator, dx: float, dy: float = 0, *, grip: str = "center"):
+    box = locator.bounding_box()
+    x = box["x"] + (box["width"] - 2 if grip == "edge" else box["width"] / 2)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(x + dx * k / 5, y + dy * k / 5)
+    page.mouse.up()
+
+
+def test_drag_a_booking_on_the_calendar_refused_snaps_back_with_the_reason_and_the_keyboard_does_the_same(open_as, frozen_clock):
+    room_1, room_2 = ResourceFactory(name="Room 1"), ResourceFactory(name="Room 2")
+    moving = BookingFactory(resource=room_1, start_at=dt.datetime(2026, 3, 2, 9, tzinfo=UTC), end_at=dt.datetime(2026, 3, 2, 10, tzinfo=UTC))
+    taken = BookingFactory(resource=room_1, customer=CustomerFactory(name="Ola"), start_at=dt.datetime(2026, 3, 2, 11, tzinfo=UTC), end_at=dt.datetime(2026, 3, 2, 12, tzinfo=UTC))
+    page = open_as(staff(roles.BOOKER))
+    page.goto(reverse("admin:scheduling_resource_calendar") + "?view=day&date=2026-03-02")
+    block = page.locator(f'[data-booking="{moving.pk}"]')
+    track = page.locator(f'.cal-row[data-resource="{room_1.pk}"] .cal-track').bounding_box()
+    hour = track["width"] / 24
+    left_before = block.bounding_box()["x"]
+
+    drag_by(page, block, 2 * hour)  # onto Ola's booking
+    expect_text(page.locator(".cal-message"), rf"Not moved: Overlaps booking #{taken.pk} \(Ola, pending\) Mon 2 Mar 2026 11:00–12:00 \(UTC\)")
+    assert abs(block.bounding_box()["x"] - left_before) < 1  # snapped back
+    moving.refresh_from_db()
+    assert moving.start_at == dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+    drag_by(page, block, 0, 60)  # one row down: Room 2, same time
+    expect_text(page.locator(".cal-message"), f"now Mon 2 Mar 2026 09:00–10:00 \\(UTC\\) on Room 2")
+    drag_by(page, block, hour, grip="edge")  # the right edge: an hour longer
+    expect_text(page.locator(".cal-message"), "09:00–11:00")
+    block.focus()
+    page.keyboard.press("Alt+ArrowRight")  # the keyboard's move: 15 minutes later
+    expect_text(page.locator(".cal-message"), "09:15–11:15")
+    moving.refresh_from_db()
+    assert (moving.resource, moving.start_at, moving.end_at) == (room_2, dt.datetime(2026, 3, 2, 9, 15, tzinfo=UTC), dt.datetime(2026, 3, 2, 11, 15, tzinfo=UTC))
+    assert page.url.endswith("date=2026-03-02")  # no drag opened the booking
+    screenshot(page, "calendar-day-moves", full_page=True)
+
+
+def test_on_a_phone_the_resource_names_stay_while_the_week_scrolls(open_as, frozen_clock):
+    ResourceFactory(name="Room 1")
+    page = open_as(staff(roles.VIEWER), viewport=PHONE)
+    page.goto(reverse("admin:scheduling_resource_calendar") + "?date=2026-03-02")
+    name = page.locator(".cal-row .cal-name").first
+    page.locator(".cal").evaluate("el => el.scrollBy(600, 0)")
+    assert page.locator(".cal").evaluate("el => el.scrollLeft") > 0
+    box = name.bounding_box()
+    assert 0 <= box["x"] < 40 and name.is_visible()
+    screenshot(page, "calendar-week-phone")
