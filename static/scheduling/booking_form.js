@@ -36,7 +36,7 @@
     const pad = function (n) { return String(n).padStart(2, "0"); };
     return {
       date: shifted.getUTCFullYear() + "-" + pad(shifted.getUTCMonth() + 1) + "-" + pad(shifted.getUTCDate()),
-      time: pad(shifted.getUTCHours()) + ":" + pad(shifted.getUTCMinutes()) + ":" + pad(shifted.getUTCSeconds()),
+      time: pad(shifted.getUTCHours()) + ":" + pad(shifted.getUTCMinutes()),
       label: shifted.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).replace(",", "") + " " + pad(shifted.getUTCHours()) + ":" + pad(shifted.getUTCMinutes()),
     };
   }
@@ -62,8 +62,15 @@
   const endRow = input(fields.end[0]).closest(".form-row") || input(fields.end[0]).parentNode;
   endRow.after(preview);
 
+  const resourceLabel = radios[0].closest("label");
+  const resourceLabelText = resourceLabel ? resourceLabel.lastChild.textContent.replace(/ \(.*\)$/, "") : "";
+
   function show() {
     const typed = typedZone(), other = otherZone();
+    // Name the resource's zone on its switch as soon as a resource is chosen.
+    if (resourceLabel && resourceLabel.lastChild.nodeType === Node.TEXT_NODE) {
+      resourceLabel.lastChild.textContent = resourceLabelText + (resourceZone() ? " (" + resourceZone() + ")" : "");
+    }
     const start = read(fields.start, typed), end = read(fields.end, typed);
     if (!other || other === typed) {
       preview.textContent = resourceZone() ? "The resource is in your time zone (" + typed + ")." : "";
