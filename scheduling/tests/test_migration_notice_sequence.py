@@ -1,0 +1,36 @@
+"""Migration 0008 numbers the notices already in the outbox before SEQUENCE becomes unique per
+booking (docs/spec.md §12.2): without it, a booking with two notices would stop the migration."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BEFORE = [("scheduling", "0007_field_validators")]
+AFTER = [("scheduling", "0008_front_desk")]
+
+
+def test_existing_notices_keep_the_sequence_their_event_had():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    apps = executor.loader.project_state(BEFORE).apps
+    at = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    kind = apps.get_model("scheduling", "ResourceType").objects.create(name="Room", color="#123456")
+    resource = apps.get_model("scheduling", "Resource").objects.create(name="A", type=kind, timezone="UTC")
+    customer = apps.get_model("scheduling", "Customer").objects.create(name="Ola", email="ola@example.com")
+    booking = apps.get_model("scheduling", "Booking").objects.create(
+        resource=resource, customer=customer, start_at=at, end_at=at + dt.timedelta(hours=1), status="cancelled"
+    )
+    Notification = apps.get_model("scheduling", "Notification")
+    for event in ("created", "confirmed", "cancelled"):
+        Notification.objects.create(booking=booking, event=event, recipients=[], subject=event, text_body="", html_body="", ics="")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+    apps = executor.loader.project_state(AFTER).apps
+    numbered = apps.get_model("scheduling", "Notification").objects.order_by("sequence").values_list("event", "sequence")
+    assert list(numbered) == [("created", 0), ("confirmed", 1), ("cancelled", 2)]
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
