@@ -26,6 +26,9 @@ def board_view(model_admin, request):
     except IncorrectLookupParameters:
         return HttpResponseRedirect(f"{request.path}?e=1")
     columns = board_columns(changelist.queryset)
+    for column in columns:
+        for card in column.cards:
+            card.has_next_status = bool(TRANSITIONS[card.status])  # a final status has no menu
     shown = {booking.resource_id for column in columns for booking in column.cards}
     movable = set(permitted_resources(request.user, "change", Booking).filter(pk__in=shown).values_list("pk", flat=True))
     return wide_page(

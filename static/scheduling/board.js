@@ -66,7 +66,6 @@
     const url = board.dataset.transitionUrl.replace("/0/", "/" + card.dataset.booking + "/");
     const body = new FormData();
     body.append("to_status", col.dataset.status);
-    card.classList.remove("dragging");
     let answer = {};
     let response;
     try {

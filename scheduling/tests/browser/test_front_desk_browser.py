@@ -113,6 +113,7 @@ def test_after_a_drag_no_card_stays_faded(open_as, frozen_clock):
     expect_text(page.locator(".board-message"), "is now confirmed")
     page.drag_and_drop(f'[data-booking="{refused.pk}"]', '.board-col[data-status="pending"] .board-cards')
     expect_text(page.locator(".board-message"), "cannot become pending")
+    page.drag_and_drop(f'[data-booking="{refused.pk}"]', '.board-col[data-status="confirmed"] .board-cards')  # its own column
     assert page.locator(".board-card.dragging").count() == 0
 
 
