@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from scheduling.models import Booking, Notification
+from scheduling.models import Notification
 from scheduling.tests.admin_personas import booker, granted, manager, utc, viewer  # noqa: F401
 from scheduling.tests.factories import AvailabilityFactory, BookingFactory, CustomerFactory, ResourceFactory
 

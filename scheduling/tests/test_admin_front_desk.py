@@ -7,7 +7,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from scheduling import roles
 from scheduling.models import Notification, NotificationState
 from scheduling.tests.admin_personas import booker, granted, manager, outsider, staff, utc, viewer  # noqa: F401
 from scheduling.tests.factories import BookingFactory, CustomerFactory, ResourceFactory

@@ -41,7 +41,7 @@ def in_warsaw(role: str, **fields):
 
 
 def test_a_warsaw_receptionist_types_11_for_a_warsaw_room_and_the_booking_calendar_and_email_say_11(open_as, frozen_clock):
-    room = ResourceFactory(name="Sala Wisła", timezone="Europe/Warsaw")
+    ResourceFactory(name="Sala Wisła", timezone="Europe/Warsaw")
     ResourceFactory(name="Hudson Room", timezone="America/New_York")
     CustomerFactory(name="Ola Zielińska", email="ola@example.com")
     page = open_as(in_warsaw(roles.BOOKER, username="recepcja"))
@@ -190,7 +190,7 @@ def test_drag_a_booking_on_the_calendar_refused_snaps_back_with_the_reason_and_t
     assert moving.start_at == dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
 
     drag_by(page, block, 0, 60)  # one row down: Room 2, same time
-    expect_text(page.locator(".cal-message"), f"now Mon 2 Mar 2026 09:00–10:00 \\(UTC\\) on Room 2")
+    expect_text(page.locator(".cal-message"), "now Mon 2 Mar 2026 09:00–10:00 \\(UTC\\) on Room 2")
     drag_by(page, block, hour, grip="edge")  # the right edge: an hour longer
     expect_text(page.locator(".cal-message"), "09:00–11:00")
     block.focus()
