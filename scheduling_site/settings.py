@@ -216,6 +216,8 @@ CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 # --- Time -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date and time format throughout the admin, by Django's format localisation (formats/en).
+FORMAT_MODULE_PATH = ["scheduling_site.formats"]
 # The admin's branding: its header, and the browser tab's title after each page's own.
 SITE_HEADER = os.environ.get("SITE_HEADER", "Scheduling back-office")
 SITE_TITLE = os.environ.get("SITE_TITLE", SITE_HEADER)

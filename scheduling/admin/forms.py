@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 
 from scheduling.engine import Conflict, ConflictKind
@@ -36,10 +36,10 @@ def local_span(start: dt.datetime, end: dt.datetime, zone: zoneinfo.ZoneInfo | N
     """"Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)": in `zone` (the viewer's by default), named."""
     zone = zone or timezone.get_current_timezone()
     start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
-    first = f"{start:%a} {start.day} {start:%b %Y %H:%M}"
+    first = formats.date_format(start, "DATETIME_FORMAT")
     if start.date() == end.date():
-        return f"{first}–{end:%H:%M} ({zone.key})"
-    return f"{first} – {end:%a} {end.day} {end:%b %Y %H:%M} ({zone.key})"
+        return f"{first}–{formats.time_format(end, 'TIME_FORMAT')} ({zone.key})"
+    return f"{first} – {formats.date_format(end, 'DATETIME_FORMAT')} ({zone.key})"
 
 
 def booking_label(booking: Booking) -> str:

@@ -12,7 +12,7 @@ from functools import partial
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import path
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from guardian.admin import (
     AdminGroupObjectPermissionsForm,
@@ -61,7 +61,8 @@ def _wrap(model_admin, view):
 
 
 def _local(value):
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+    # The admin's one format (scheduling_site/formats), in the viewer's zone, which the header names.
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
 
 
 class OverrideFieldMixin:

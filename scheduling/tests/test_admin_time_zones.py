@@ -120,3 +120,16 @@ def test_the_calendar_draws_in_my_zone_or_a_resources_zone(client, warsaw_booker
     assert labels == ["Mine (Europe/Warsaw)", "Resource's (America/New_York)"]
     assert client.get(url + "&zone=Not/AZone").context["rng"].zone.key == "Europe/Warsaw"
     assert new_york.pk in {row.resource.pk for row in theirs.context["rows"]}
+
+
+def test_one_date_and_time_format_throughout_by_djangos_format_localisation(client, warsaw_booker):
+    from django.utils import formats
+
+    from scheduling.tests.factories import ScheduleExceptionFactory
+
+    assert formats.get_format("DATETIME_FORMAT") == "D j M Y H:i"
+    ScheduleExceptionFactory(start_at=utc(2026, 3, 2, 10), end_at=utc(2026, 3, 2, 12), reason="Leave")
+    BookingFactory(start_at=utc(2026, 3, 2, 10), end_at=utc(2026, 3, 2, 11))
+    client.force_login(warsaw_booker)
+    assert "Mon 2 Mar 2026 11:00" in client.get(reverse("admin:scheduling_scheduleexception_changelist")).content.decode()
+    assert "Mon 2 Mar 11:00–12:00" in client.get(reverse("admin:scheduling_booking_board")).content.decode()
