@@ -115,6 +115,9 @@ def test_board_screenshot_with_the_demo_week(open_as):
     page.goto(reverse("admin:scheduling_booking_board"))
     assert page.locator(".board-card").count() > 0
     screenshot(page, "board")
+    page.goto(reverse("admin:scheduling_utilisation"))
+    assert page.locator(".heatmap svg rect").count() > 0
+    screenshot(page, "utilisation", full_page=True)
 
 
 def test_open_the_palette_type_avail_pick_a_type_and_see_the_free_resources(open_as):
