@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from scheduling.admin.forms import transition_refusal
 from scheduling.admin.pages import wide_page
 from scheduling.models import Booking
 from scheduling.permissions import permitted_resources, restrict
@@ -59,7 +60,7 @@ def transition_view(model_admin, request, object_id: int):
     except PermissionDenied as denied:
         return JsonResponse({"error": str(denied)}, status=403)
     except InvalidTransition as refused:
-        return JsonResponse({"error": str(refused)}, status=409)
+        return JsonResponse({"error": transition_refusal(refused)}, status=409)
     except ValidationError as invalid:
         return JsonResponse({"error": " ".join(invalid.messages)}, status=400)
     return JsonResponse({"id": booking.pk, "status": booking.status, "status_display": booking.get_status_display()})
