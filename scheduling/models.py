@@ -560,6 +560,7 @@ class NotificationEvent(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
     APPROVAL = "approval", "Awaiting approval"
+    RESCHEDULED = "rescheduled", "Rescheduled"
 
 
 class NotificationState(models.TextChoices):
@@ -577,6 +578,9 @@ class Notification(models.Model):
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
     event = models.CharField(max_length=16, choices=NotificationEvent.choices)
+    # The .ics SEQUENCE of this notice: one more than the booking's previous notice, so a calendar
+    # app takes each notice as an update of the last (a booking can be moved many times).
+    sequence = models.PositiveIntegerField(default=0)
     recipients = models.JSONField(default=empty_list)
     subject = models.CharField(max_length=255)
     text_body = models.TextField()
@@ -603,9 +607,36 @@ class Notification(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["booking", "event"], name="notification_one_per_event"),
+            # Created, confirmed and cancelled happen once in a life cycle that never goes back;
+            # a booking can be rescheduled any number of times.
+            models.UniqueConstraint(
+                fields=["booking", "event"],
+                name="notification_one_per_event",
+                condition=~Q(event=NotificationEvent.RESCHEDULED),
+            ),
+            models.UniqueConstraint(fields=["booking", "sequence"], name="notification_sequence_unique"),
             models.CheckConstraint(condition=Q(state__in=NotificationState.values), name="notification_state_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} notice for booking {self.booking_id} ({self.state})"
+
+
+class StaffPreference(models.Model):
+    """A staff user's own settings (the "My settings" page): the time zone the admin speaks in.
+
+    A user without a row uses `TIME_ZONE`; `scheduling.middleware.UserTimeZoneMiddleware` activates
+    the zone for each request, so every page, form and message of the admin follows it.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduling_preference")
+    time_zone = models.CharField(
+        "time zone", max_length=64, default=default_timezone, validators=[validate_single_line, validate_timezone]
+    )
+
+    def __str__(self) -> str:
+        return f"Settings of {self.user}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)

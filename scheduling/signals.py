@@ -7,14 +7,16 @@
 - A resource's owner holds the `manage_schedule` grant on it (docs/spec.md §7): given on create here,
   moved on an owner change by `scheduling.services.resources`, dropped with the resource here.
 - anymail's tracking webhooks update a notice's delivery log.
+- A login copies the user's time zone into the session (read per request by the middleware).
 """
 
 from anymail.signals import tracking
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from scheduling.models import Booking, Resource
-from scheduling.services import group_notices, notifications, resources
+from scheduling.services import group_notices, notifications, preferences, resources
 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
@@ -44,3 +46,9 @@ def drop_grants_of_deleted_resource(sender, instance: Resource, **kwargs) -> Non
 @receiver(tracking, dispatch_uid="scheduling.notice_tracking")
 def track_notice(sender, event, esp_name: str, **kwargs) -> None:
     notifications.notification_track(event=event)
+
+
+@receiver(user_logged_in, dispatch_uid="scheduling.time_zone_on_login")
+def remember_time_zone(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[preferences.SESSION_KEY] = preferences.user_time_zone(user)

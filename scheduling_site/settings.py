@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each staff user's own time zone for the whole request (scheduling/middleware.py).
+    "scheduling.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a login refused for lockout into its 429 page.
@@ -214,6 +216,11 @@ CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 # --- Time -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date and time format throughout the admin, by Django's format localisation (formats/en).
+FORMAT_MODULE_PATH = ["scheduling_site.formats"]
+# The admin's branding: its header, and the browser tab's title after each page's own.
+SITE_HEADER = os.environ.get("SITE_HEADER", "Scheduling back-office")
+SITE_TITLE = os.environ.get("SITE_TITLE", SITE_HEADER)
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 try:
     ZoneInfo(TIME_ZONE)
@@ -317,6 +324,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No request leaves the site: no online validator badge (Swagger UI asks validator.swagger.io),
+    # no web fonts (templates/drf_spectacular/redoc.html drops ReDoc's Google Fonts links).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Production hardening (only when DEBUG is off) ------------------------------------------------

@@ -14,3 +14,5 @@ urlpatterns = [
 # Refusals raised before a view runs (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields):
 # JSON under /api/, Django's page elsewhere.
 handler400 = "scheduling.api.errors.bad_request"
+# A refusal under /admin/ keeps the admin's frame, with a sentence and a way back (docs/spec.md §12.6).
+handler403 = "scheduling.admin.refusals.permission_denied"

@@ -8,10 +8,12 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from scheduling.admin.forms import transition_refusal
 from scheduling.admin.pages import wide_page
 from scheduling.models import Booking
 from scheduling.permissions import permitted_resources, restrict
-from scheduling.services.bookings import booking_transition
+from scheduling.models import BookingStatus
+from scheduling.services.bookings import TRANSITIONS, booking_transition
 from scheduling.admin.layout import board_columns
 from scheduling.services.errors import InvalidTransition
 
@@ -25,6 +27,9 @@ def board_view(model_admin, request):
     except IncorrectLookupParameters:
         return HttpResponseRedirect(f"{request.path}?e=1")
     columns = board_columns(changelist.queryset)
+    for column in columns:
+        for card in column.cards:
+            card.has_next_status = bool(TRANSITIONS[card.status])  # a final status has no menu
     shown = {booking.resource_id for column in columns for booking in column.cards}
     movable = set(permitted_resources(request.user, "change", Booking).filter(pk__in=shown).values_list("pk", flat=True))
     return wide_page(
@@ -35,6 +40,11 @@ def board_view(model_admin, request):
         cl=changelist,
         columns=columns,
         movable=movable,
+        # The status menu of a card offers the life cycle's next steps (the server decides anyway).
+        transitions={
+            status: [[to, BookingStatus(to).label] for to in BookingStatus.values if to in TRANSITIONS[status]]
+            for status in BookingStatus.values
+        },
         transition_url=reverse("admin:scheduling_booking_transition", args=[0], current_app=model_admin.admin_site.name),
         list_url=reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name),
     )
@@ -50,7 +60,7 @@ def transition_view(model_admin, request, object_id: int):
     except PermissionDenied as denied:
         return JsonResponse({"error": str(denied)}, status=403)
     except InvalidTransition as refused:
-        return JsonResponse({"error": str(refused)}, status=409)
+        return JsonResponse({"error": transition_refusal(refused)}, status=409)
     except ValidationError as invalid:
         return JsonResponse({"error": " ".join(invalid.messages)}, status=400)
     return JsonResponse({"id": booking.pk, "status": booking.status, "status_display": booking.get_status_display()})

@@ -9,18 +9,22 @@ itself is `booking_create` / `booking_edit`, which decide again inside their tra
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 
 from scheduling.engine import Conflict, ConflictKind
 from scheduling.ids import parse_id
-from scheduling.models import Booking, BookingStatus, ScheduleException
+from scheduling.models import Booking, BookingStatus, Resource, ScheduleException
 from scheduling.permissions import permitted_resources, restrict
+from scheduling.services import availability
 from scheduling.services import bookings as booking_service
 from scheduling.services.errors import BookingConflict, InvalidTransition
 
@@ -28,15 +32,22 @@ from scheduling.services.errors import BookingConflict, InvalidTransition
 # --- Describing conflicts in the viewer's time zone -------------------------------------------------
 
 
-def local_span(start: dt.datetime, end: dt.datetime) -> str:
-    start, end = timezone.localtime(start), timezone.localtime(end)
-    first = f"{start:%a} {start.day} {start:%b %Y %H:%M}"
+def local_span(start: dt.datetime, end: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """"Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)": in `zone` (the viewer's by default), named."""
+    zone = zone or timezone.get_current_timezone()
+    start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
+    first = formats.date_format(start, "DATETIME_FORMAT")
     if start.date() == end.date():
-        return f"{first}–{end:%H:%M}"
-    return f"{first} – {end:%a} {end.day} {end:%b %Y %H:%M}"
+        return f"{first}–{formats.time_format(end, 'TIME_FORMAT')} ({zone.key})"
+    return f"{first} – {formats.date_format(end, 'DATETIME_FORMAT')} ({zone.key})"
 
 
-def describe_conflicts(conflicts: list[Conflict]) -> list[str]:
+def booking_label(booking: Booking) -> str:
+    """How the admin names a booking: "#12 Ola Zielińska · Room A · Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)"."""
+    return f"#{booking.pk} {booking.customer.name} · {booking.resource.name} · {local_span(booking.start_at, booking.end_at)}"
+
+
+def describe_conflicts(conflicts: list[Conflict], zone: zoneinfo.ZoneInfo | None = None) -> list[str]:
     """One sentence per conflict (two queries at most, for the bookings' customers and the exceptions)."""
     booking_ids = [c.id for c in conflicts if c.kind == ConflictKind.BOOKING]
     exception_ids = [c.id for c in conflicts if c.kind == ConflictKind.EXCEPTION]
@@ -44,11 +55,12 @@ def describe_conflicts(conflicts: list[Conflict]) -> list[str]:
     reasons = dict(ScheduleException.objects.filter(pk__in=exception_ids).values_list("pk", "reason")) if exception_ids else {}
     lines = []
     for c in conflicts:
-        when = local_span(c.start_at, c.end_at)
+        when = local_span(c.start_at, c.end_at, zone)
         if c.kind == ConflictKind.INACTIVE_RESOURCE:
             lines.append("The resource is inactive.")
         elif c.kind == ConflictKind.BOOKING:
-            lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id, 'unknown customer')}, {c.status}) {when}")
+            status = BookingStatus(c.status).label.lower() if c.status in BookingStatus.values else c.status
+            lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id, 'unknown customer')}, {status}) {when}")
         elif c.kind == ConflictKind.EXCEPTION:
             lines.append(f'Overlaps exception "{reasons.get(c.id) or "blocked"}" {when}')
         elif c.kind == ConflictKind.POLICY:
@@ -58,21 +70,102 @@ def describe_conflicts(conflicts: list[Conflict]) -> list[str]:
     return lines
 
 
+# --- Speaking to people ------------------------------------------------------------------------------
+
+FIELD_NAMES = re.compile(r" \((start_at|end_at|start|end)\)")
+
+
+def for_people(message: str) -> str:
+    """A service message without the API's field names ("The end (end_at) must be…" → "The end must be…")."""
+    return FIELD_NAMES.sub("", message)
+
+
+def status_word(status: str) -> str:
+    return BookingStatus(status).label.lower() if status in BookingStatus.values else status
+
+
+def transition_refusal(refused: InvalidTransition) -> str:
+    return f"A {status_word(refused.current)} booking cannot become {status_word(refused.requested)}."
+
+
+SUGGESTED_SLOTS = 3
+SUGGESTED_RESOURCES = 5
+SUGGESTION_WINDOW = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One click-away alternative to a refused time: a resource and an interval (UTC)."""
+
+    resource: Resource
+    start_at: dt.datetime
+    end_at: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return local_span(self.start_at, self.end_at)
+
+
+def suggestions_for(user, resource: Resource, start: dt.datetime, end: dt.datetime) -> dict:
+    """The next free slots of `resource` from `start` (same length), and other free resources of its
+    type for [start, end) that `user` may book."""
+    duration = end - start
+    try:
+        slots = availability.free_slots(resource, start, start + SUGGESTION_WINDOW, duration, limit=SUGGESTED_SLOTS)
+        others = [r for r in availability.available_resources(resource.type, start, end, user=user) if r.pk != resource.pk]
+    except ValidationError:
+        return {"slots": [], "resources": []}
+    bookable = set(permitted_resources(user, "add", Booking).filter(pk__in=[r.pk for r in others]).values_list("pk", flat=True))
+    return {
+        "slots": [Suggestion(resource, a, b) for a, b in slots],
+        "resources": [Suggestion(r, start, end) for r in others if r.pk in bookable][:SUGGESTED_RESOURCES],
+    }
+
+
 # --- The form ---------------------------------------------------------------------------------------
+
+MINE, RESOURCE_ZONE = "mine", "resource"
+
+
+class ZonedResourceSelect(forms.Select):
+    """The resource choice, each option carrying its resource's zone for the form's zone preview."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        resource = getattr(value, "instance", None)
+        if resource is not None:
+            option["attrs"]["data-zone"] = resource.timezone
+        return option
 
 
 class BookingAdminForm(forms.ModelForm):
-    """Set `user` on the class (ModelAdmin.get_form does) before use."""
+    """Set `user` on the class (ModelAdmin.get_form does) before use.
+
+    Start and end are typed in the resource's zone by default (`input_zone`), since the booking is
+    an appointment at that place and its e-mail speaks that zone; the other zone is shown beside
+    (static/scheduling/booking_form.js). A post without `input_zone` reads them in the user's zone.
+    """
 
     user = None
+    input_zone = forms.ChoiceField(
+        label="Times typed in",
+        choices=((RESOURCE_ZONE, "The resource's time zone"), (MINE, "My time zone")),
+        initial=RESOURCE_ZONE,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "sched-input-zone"}),
+    )
 
     class Meta:
         model = Booking
-        fields = ["resource", "customer", "start_at", "end_at", "status", "notes", "override_availability"]
-        labels = {"override_availability": "Override availability"}
+        fields = ["resource", "customer", "input_zone", "start_at", "end_at", "status", "notes", "override_availability"]
+        labels = {"override_availability": "Override availability", "start_at": "Start", "end_at": "End"}
+
+    class Media:
+        js = ["scheduling/booking_form.js"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._show_zones()
         adding = self.instance.pk is None
         if "resource" in self.fields:
             self.fields["resource"].queryset = permitted_resources(self.user, "add" if adding else "change", Booking).select_related("type")
@@ -80,6 +173,51 @@ class BookingAdminForm(forms.ModelForm):
             self.fields["customer"].queryset = restrict(self.user, self.fields["customer"].queryset)
         if "status" in self.fields:
             self.fields["status"].choices = [(value, label) for value, label in BookingStatus.choices if value in self._allowed_statuses()]
+
+    def _initial_resource_zone(self) -> zoneinfo.ZoneInfo | None:
+        if self.instance.resource_id is not None:
+            return self.instance.resource.zone
+        resource_id = parse_id(str(self.initial.get("resource") or ""))
+        if resource_id is None:
+            return None
+        name = Resource.objects.filter(pk=resource_id).values_list("timezone", flat=True).first()
+        return zoneinfo.ZoneInfo(name) if name else None
+
+    def _show_zones(self) -> None:
+        if "input_zone" not in self.fields:
+            return
+        mine = timezone.get_current_timezone()
+        field = self.fields["input_zone"]
+        field.widget.attrs["data-my-zone"] = mine.key
+        resource_zone = self._initial_resource_zone() if not self.is_bound else None
+        field.choices = [
+            (RESOURCE_ZONE, f"The resource's time zone{f' ({resource_zone.key})' if resource_zone else ''}"),
+            (MINE, f"My time zone ({mine.key})"),
+        ]
+        for name in ("start_at", "end_at"):
+            if name in self.fields:
+                self.fields[name].help_text = "In the time zone chosen above; the other zone is shown below."
+        # Shown in the resource's zone: the initial values as that zone's wall clock.
+        if resource_zone is not None and resource_zone.key != mine.key:
+            for name in ("start_at", "end_at"):
+                value = self.initial.get(name)
+                if isinstance(value, dt.datetime) and timezone.is_aware(value):
+                    self.initial[name] = timezone.make_naive(value, resource_zone)
+
+    def chosen_zone(self, data) -> zoneinfo.ZoneInfo:
+        """The zone the start and end were typed in: the resource's, or the user's own."""
+        if data.get("input_zone") == RESOURCE_ZONE:
+            resource = data.get("resource") or (self.instance.resource if self.instance.resource_id else None)
+            if resource is not None:
+                return resource.zone
+        return timezone.get_current_timezone()
+
+    def _read_times_in(self, data, zone: zoneinfo.ZoneInfo) -> None:
+        # The fields read the typed wall clock in the user's zone; the same wall clock in `zone`.
+        for name in ("start_at", "end_at"):
+            value = data.get(name)
+            if isinstance(value, dt.datetime):
+                data[name] = timezone.make_aware(timezone.make_naive(value), zone)
 
     def _allowed_statuses(self) -> set[str]:
         if self.instance.pk is None:
@@ -101,6 +239,8 @@ class BookingAdminForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
+        self._zone = self.chosen_zone(data)
+        self._read_times_in(data, self._zone)
         try:
             booking_service.booking_refusal(
                 by=self.user,
@@ -111,21 +251,28 @@ class BookingAdminForm(forms.ModelForm):
         except BookingConflict as conflict:
             self._add_conflicts(conflict.conflicts)
         except InvalidTransition as refused:
-            self.add_error("status" if "status" in self.fields else None, str(refused))
+            self.add_error("status" if "status" in self.fields else None, transition_refusal(refused))
         except PermissionDenied as denied:
             self.add_error(None, str(denied))
         except ValidationError as invalid:
             for name, messages_ in invalid.message_dict.items():
                 for message in messages_:
-                    self.add_error(name if name in self.fields else None, message)
+                    self.add_error(name if name in self.fields else None, for_people(message))
         return data
 
+    suggestions = None
+
     def _add_conflicts(self, conflicts: list[Conflict]) -> None:
-        lines = describe_conflicts(conflicts)
+        lines = describe_conflicts(conflicts, self._zone)
         if "override_availability" in self.fields and all(c.overridable for c in conflicts):
             lines.append('Tick "override availability" to book it anyway.')
         for line in lines:
             self.add_error(None, line)
+        changes = self.service_changes()
+        resource = changes.get("resource")
+        if resource is not None and changes.get("start_at") and changes.get("end_at"):
+            with timezone.override(self._zone):
+                self.suggestions = suggestions_for(self.user, resource, changes["start_at"], changes["end_at"])
 
 
 def save_booking_form(form: BookingAdminForm, *, user) -> Booking:

@@ -5,6 +5,7 @@ Rows are written and sent only by `scheduling.services.notifications`; the one v
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from scheduling.admin.permissions import LayeredPermissionAdmin
@@ -32,9 +33,27 @@ class NotificationAdmin(LayeredPermissionAdmin):
     list_select_related = False  # the list shows booking_id, not the booking: no join needed
     actions = ["resend"]
     readonly_fields = [
-        "booking", "event", "recipients", "subject", "state", "attempts", "last_error", "next_attempt_at",
-        "sent_at", "esp_message_id", "delivery", "created_at", "updated_at", "text_body", "html_body", "ics",
+        "booking", "event", "sequence", "recipient_lines", "subject", "state", "attempts", "last_error", "next_attempt_at",
+        "sent_at", "esp_message_id", "delivery", "created_at", "updated_at", "text_body", "html_preview", "ics",
     ]  # fmt: skip
+
+    @admin.display(description="recipients")
+    def recipient_lines(self, notification: Notification) -> str:
+        # Customer first (To), then the owner (Bcc), one per line.
+        roles = ["to"] + ["bcc"] * (len(notification.recipients) - 1)
+        return format_html(
+            '<ul class="sched-recipients">{}</ul>',
+            format_html_join("", "<li>{} <small>({})</small></li>", zip(notification.recipients, roles)),
+        )
+
+    @admin.display(description="HTML body")
+    def html_preview(self, notification: Notification) -> str:
+        # Rendered, but sandboxed: no script, no form, no navigation of this page; `srcdoc` is escaped.
+        return format_html(
+            '<iframe class="sched-mail-preview" sandbox="" srcdoc="{}" title="The e-mail as sent" '
+            'style="width:100%;max-width:720px;height:420px;border:1px solid #ccc;background:#fff"></iframe>',
+            notification.html_body,
+        )
 
     @admin.display(description="recipients")
     def recipient_list(self, notification: Notification) -> str:

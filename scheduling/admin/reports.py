@@ -110,10 +110,15 @@ def _csv_query(form: UtilisationForm) -> str:
 CELL = 16
 GAP = 2
 LABEL_WIDTH = 190
-HEADER_HEIGHT = 34
-EMPTY_COLOUR = "#e5e7eb"
+HEADER_HEIGHT = 50  # month, weekday and day of month, one line each
+# Three looks that cannot be mistaken for one another (docs/spec.md §12.7): no working time is
+# hatched grey, zero use is white with an outline, any use at all is at least a visible tint.
+NO_TIME_FILL = "url(#no-working-time)"
+ZERO_COLOUR = "#ffffff"
+ZERO_STROKE = "#94a3b8"
 OVER_COLOUR = "#dc2626"
-LOW, HIGH = (238, 242, 255), (49, 46, 129)  # light for 0 %, dark for 100 %
+LOW, HIGH = (199, 210, 254), (49, 46, 129)  # just above 0 %, and 100 %
+WEEKDAY_LETTERS = "MTWTFSS"
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,7 @@ class Cell:
     y: int
     fill: str
     title: str
+    stroke: str = "none"
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,8 @@ class Heatmap:
     height: int
     cell: int
     columns: list[Label]
+    weekdays: list[Label]
+    months: list[Label]
     rows: list[Label]
     cells: list[Cell]
     truncated: bool
@@ -148,11 +156,18 @@ class Heatmap:
 def colour(figures: Figures) -> str:
     utilisation = figures.utilisation
     if utilisation is None:
-        return EMPTY_COLOUR
+        return NO_TIME_FILL
     if utilisation > 100:
         return OVER_COLOUR
+    if utilisation == 0:
+        return ZERO_COLOUR
     share = utilisation / 100
     return "#" + "".join(f"{round(lo + (hi - lo) * share):02x}" for lo, hi in zip(LOW, HIGH))
+
+
+def _cell(x: int, y: int, name: str, day: dt.date, figures: Figures) -> Cell:
+    fill = colour(figures)
+    return Cell(x, y, fill, cell_title(name, day, figures), ZERO_STROKE if fill == ZERO_COLOUR else "none")
 
 
 def cell_title(name: str, day: dt.date, figures: Figures) -> str:
@@ -167,6 +182,8 @@ def heatmap(report: UtilisationReport, limit: int = HEATMAP_MAX_RESOURCES) -> He
     days = report.days
     step = CELL + GAP
     columns = [Label(LABEL_WIDTH + i * step, HEADER_HEIGHT - 6, f"{day.day}", f"{day:%a %Y-%m-%d}", weekend=day.weekday() >= 5) for i, day in enumerate(days)]
+    weekdays = [Label(LABEL_WIDTH + i * step + 3, HEADER_HEIGHT - 21, WEEKDAY_LETTERS[day.weekday()], f"{day:%A}", weekend=day.weekday() >= 5) for i, day in enumerate(days)]
+    months = [Label(LABEL_WIDTH + i * step, 12, f"{day:%B %Y}", group=True) for i, day in enumerate(days) if i == 0 or day.day == 1]
     rows, cells, y, shown = [], [], HEADER_HEIGHT, 0
     for total, resources in report.grouped():
         if shown >= limit:
@@ -176,8 +193,8 @@ def heatmap(report: UtilisationReport, limit: int = HEATMAP_MAX_RESOURCES) -> He
         for row in resources[: limit - shown]:
             name = row.resource.name
             rows.append(Label(0, y + CELL - 4, name if len(name) <= 26 else name[:25] + "…", name))
-            cells.extend(Cell(LABEL_WIDTH + i * step, y, colour(figures), cell_title(name, day, figures)) for i, (day, figures) in enumerate(zip(days, row.days)))
+            cells.extend(_cell(LABEL_WIDTH + i * step, y, name, day, figures) for i, (day, figures) in enumerate(zip(days, row.days)))
             y += step
             shown += 1
-    return Heatmap(LABEL_WIDTH + len(days) * step, y, CELL, columns, rows, cells, truncated=len(report.resources) > shown)
+    return Heatmap(LABEL_WIDTH + len(days) * step, y, CELL, columns, weekdays, months, rows, cells, truncated=len(report.resources) > shown)
 

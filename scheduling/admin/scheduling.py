@@ -12,7 +12,7 @@ from functools import partial
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import path
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from guardian.admin import (
     AdminGroupObjectPermissionsForm,
@@ -23,6 +23,9 @@ from guardian.admin import (
 from scheduling.admin import board, calendar, palette
 from scheduling.admin.forms import (
     BookingAdminForm,
+    ZonedResourceSelect,
+    booking_label,
+    local_span,
     ConflictSafeChangeform,
     initial_from_query,
     save_booking_form,
@@ -58,7 +61,8 @@ def _wrap(model_admin, view):
 
 
 def _local(value):
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+    # The admin's one format (scheduling_site/formats), in the viewer's zone, which the header names.
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
 
 
 class OverrideFieldMixin:
@@ -101,6 +105,7 @@ class CustomerAdmin(LayeredPermissionAdmin):
     list_display = ["name", "email", "phone", "booking_count"]
     # Searches the restricted list only: a grant holder finds no customer beyond restrict().
     search_fields = ["name", "email", "phone"]
+    ordering = ["name", "id"]  # also the booking form's customer search (autocomplete) pages by it
     readonly_fields = ["created_by"]
 
     def save_model(self, request, obj, form, change):
@@ -268,6 +273,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
     list_filter = [StatusFilter, ("resource__type", RelatedOnly), ("resource", RelatedOnly), "override_availability"]
     list_select_related = ["resource__type", "customer"]
     search_fields = ["customer__name", "customer__email", "resource__name", "notes"]
+    autocomplete_fields = ["customer"]  # a search, not a select of every customer
     date_hierarchy = "start_at"
     readonly_fields = ["created_by", "created_at", "updated_at"]
     change_list_template = "admin/scheduling/booking/change_list.html"
@@ -276,6 +282,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
         return [
             path("board/", _wrap(self, board.board_view), name="scheduling_booking_board"),
             path("<int:object_id>/transition/", _wrap(self, board.transition_view), name="scheduling_booking_transition"),
+            path("<int:object_id>/move/", _wrap(self, calendar.move_view), name="scheduling_booking_move"),
             path("palette/", _wrap(self, palette.palette_view), name="scheduling_booking_palette"),
         ] + super().get_urls()
 
@@ -291,10 +298,22 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":
             kwargs["queryset"] = restrict(request.user, Customer.objects.all())
+        if db_field.name == "resource":
+            kwargs["widget"] = ZonedResourceSelect
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         save_booking_form(form, user=request.user)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if obj is not None and obj.pk is not None:
+            # A refused save has put the rejected values on `obj`: name the booking as it is stored.
+            stored = Booking.objects.select_related("resource", "customer").get(pk=obj.pk) if form.errors else obj
+            context["original"] = stored
+            context["subtitle"] = context["stored_label"] = booking_label(stored)
+        context["suggestions"] = getattr(form, "suggestions", None)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def delete_model(self, request, obj):
         booking_service.booking_delete(booking=obj, by=request.user)
@@ -305,9 +324,7 @@ class BookingAdmin(ConflictSafeChangeform, OverrideFieldMixin, LayeredPermission
 
     @admin.display(description="when", ordering="start_at")
     def when(self, obj):
-        start, end = timezone.localtime(obj.start_at), timezone.localtime(obj.end_at)
-        end_format = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
-        return f"{start:%a %Y-%m-%d %H:%M}–{end.strftime(end_format)}"
+        return local_span(obj.start_at, obj.end_at)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):

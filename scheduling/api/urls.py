@@ -34,6 +34,24 @@ def not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
+# The API docs pages load only from this site (docs/spec.md §12.8): the browser itself refuses what the
+# bundles would fetch elsewhere (ReDoc's footer logo from cdn.redoc.ly has no option to turn it off).
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def this_site_only(view):
+    def guarded(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    return guarded
+
+
 router = OptionalSlashRouter()
 router.register("resource_type", views.ResourceTypeViewSet, basename="resource_type")
 router.register("resource", views.ResourceViewSet, basename="resource")
@@ -47,7 +65,7 @@ router.register("series", groups.BookingSeriesViewSet, basename="series")
 urlpatterns = [
     path("scheduling/", include(router.urls)),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^docs/?$", this_site_only(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
+    re_path(r"^redoc/?$", this_site_only(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     re_path(r"", not_found),
 ]

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -172,7 +172,29 @@ class BookingViewSet(ScopedViewSet):
     def perform_destroy(self, instance):
         booking_service.booking_delete(booking=instance, by=self.request.user)
 
-    @extend_schema(request=CheckAvailabilitySerializer, responses={200: AvailabilityAnswerSerializer})
+    @extend_schema(
+        request=CheckAvailabilitySerializer,
+        responses={200: AvailabilityAnswerSerializer},
+        description=(
+            "Would this time be free on this resource? Nothing is written. The body names the resource "
+            "(`resource_id`), the interval (`start_at` < `end_at`, ISO 8601 with an offset) and, when a "
+            "booking is being moved, that booking (`booking_id`), which is then not a conflict with itself. "
+            "The answer says `available` and lists the conflicts (bookings, exceptions, time outside "
+            "working hours, an inactive resource)."
+        ),
+        examples=[
+            OpenApiExample(
+                "Is resource 1 free on Monday 2 March 2026, 10:00–11:00 Warsaw time?",
+                value={"resource_id": 1, "start_at": "2026-03-02T10:00:00+01:00", "end_at": "2026-03-02T11:00:00+01:00"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Could booking 1 move to 14:00–15:00 UTC on resource 2?",
+                value={"resource_id": 2, "start_at": "2026-03-02T14:00:00Z", "end_at": "2026-03-02T15:00:00Z", "booking_id": 1},
+                request_only=True,
+            ),
+        ],
+    )
     @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
     def check_availability(self, request):
         q = validated(CheckAvailabilitySerializer, request.data)

@@ -15,9 +15,9 @@ from html import escape
 import icalendar
 from django.utils import timezone
 
-from scheduling.models import Booking, BookingGroup, BookingSeries, BookingStatus, NotificationEvent
+from scheduling.models import Booking, BookingGroup, BookingSeries, BookingStatus, Notification, NotificationEvent
 from scheduling.services import notifications
-from scheduling.services.notifications import ICS_SEQUENCE, ICS_STATUS, SUBJECT_TITLES, RenderedNotice
+from scheduling.services.notifications import ICS_STATUS, SUBJECT_TITLES, RenderedNotice
 
 CREATED, CONFIRMED, CANCELLED = NotificationEvent.CREATED, NotificationEvent.CONFIRMED, NotificationEvent.CANCELLED
 
@@ -44,13 +44,16 @@ def group_notice_record(*, group: BookingGroup, event: str | None) -> None:
         if parts and parts[0].detached:
             occurrence_notice_record(parts=parts, event=event)
         return  # an occurrence of a series is announced by the series
-    _store(parts, event, summary=_names(parts), uid=f"group-{group.pk}", rule=None)
+    _store(parts, event, summary=_names(parts), uid=f"group-{group.pk}", rule=None, scope=Notification.objects.filter(booking__group=group))
 
 
 def occurrence_notice_record(*, parts: list[Booking], event: str) -> None:
     """One occurrence of a series, changed alone: the series' UID, its RECURRENCE-ID."""
     series = parts[0].series
-    _store(parts, event, summary=_names(parts), uid=f"series-{series.pk}", rule=None, recurrence_id=parts[0].recurrence_id)
+    _store(
+        parts, event, summary=_names(parts), uid=f"series-{series.pk}", rule=None, recurrence_id=parts[0].recurrence_id,
+        scope=Notification.objects.filter(booking__series=series),
+    )  # fmt: skip
 
 
 def series_notice_record(*, series: BookingSeries, event: str, anchor: Booking | None, since: dt.datetime | None = None) -> None:
@@ -68,7 +71,10 @@ def series_notice_record(*, series: BookingSeries, event: str, anchor: Booking |
     if event == CANCELLED and since is not None and since > series.start_at:
         # This and the following: the series is announced again, ending before `since`.
         rule, event = _rule_until(rule, since - dt.timedelta(seconds=1)), CONFIRMED
-    _store(first, event, summary=_names(first), uid=f"series-{series.pk}", rule=rule, exdates=exdates, anchor=anchor, zone=first[0].resource.zone)
+    _store(
+        first, event, summary=_names(first), uid=f"series-{series.pk}", rule=rule, exdates=exdates, anchor=anchor,
+        zone=first[0].resource.zone, scope=Notification.objects.filter(booking__series=series),
+    )  # fmt: skip
 
 
 def series_exception_dates(series):
@@ -90,7 +96,9 @@ def _names(parts: list[Booking]) -> str:
     return ", ".join(p.resource.name for p in sorted(parts, key=lambda p: (p.resource.name, p.pk)))
 
 
-def _store(parts, event, *, summary, uid, rule, exdates=(), recurrence_id=None, anchor=None, zone=None) -> None:
+def _store(parts, event, *, summary, uid, rule, scope, exdates=(), recurrence_id=None, anchor=None, zone=None) -> None:
+    """One notice for `parts`, attached to `anchor`; its SEQUENCE follows the notices in `scope`,
+    those that share its UID, so each supersedes the last."""
     first = parts[0]
     anchor = anchor or first
     recipients = _recipients(parts)
@@ -106,9 +114,10 @@ def _store(parts, event, *, summary, uid, rule, exdates=(), recurrence_id=None, 
     if exdates:
         lines.append("Except: " + ", ".join(f"{d.astimezone(zone):%Y-%m-%d %H:%M}" for d in exdates))
     text = "\n".join(lines) + "\n"
-    ics = _ics(first, event, recipients, summary=summary, uid=uid, rule=rule, exdates=exdates, recurrence_id=recurrence_id, zone=zone)
+    sequence = notifications.next_sequence(anchor, event, scope=scope)
+    ics = _ics(first, event, recipients, summary=summary, uid=uid, rule=rule, exdates=exdates, recurrence_id=recurrence_id, zone=zone, sequence=sequence)
     rendered = RenderedNotice(subject=subject, text_body=text, html_body=f"<pre>{escape(text)}</pre>", ics=ics)
-    notifications.notification_store(booking=anchor, event=event, recipients=recipients, rendered=rendered)
+    notifications.notification_store(booking=anchor, event=event, recipients=recipients, rendered=rendered, sequence=sequence)
 
 
 def _recipients(parts: list[Booking]) -> list[str]:
@@ -120,7 +129,7 @@ def _recipients(parts: list[Booking]) -> list[str]:
     return seen
 
 
-def _ics(first, event, recipients, *, summary, uid, rule, exdates, recurrence_id, zone) -> str:
+def _ics(first, event, recipients, *, summary, uid, rule, exdates, recurrence_id, zone, sequence) -> str:
     domain = notifications._from_address().rpartition("@")[2] or "localhost"
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//scheduling back-office//EN")
@@ -138,7 +147,7 @@ def _ics(first, event, recipients, *, summary, uid, rule, exdates, recurrence_id
             vevent.add("exdate", [moment.astimezone(zone) for moment in exdates])
     if recurrence_id is not None:
         vevent.add("recurrence-id", recurrence_id.astimezone(zone))
-    vevent.add("sequence", ICS_SEQUENCE[event])
+    vevent.add("sequence", sequence)
     vevent.add("status", ICS_STATUS.get(first.status, "CONFIRMED"))
     vevent.add("summary", summary)
     vevent.add("organizer", icalendar.vCalAddress(f"mailto:{notifications._from_address()}"))

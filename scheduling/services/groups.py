@@ -22,7 +22,7 @@ from django.utils import timezone
 from scheduling import engine, permissions, selectors
 from scheduling.models import Booking, BookingGroup, BookingStatus, Customer, Resource, ResourceType
 from scheduling.services import bookings as booking_service
-from scheduling.services import group_notices
+from scheduling.services import group_notices, notifications
 from scheduling.services.availability import MAX_SLOT_WINDOW, conflicts_by_interval, slot_step, validate_interval, widest_buffers
 from scheduling.services.policies import resource_policy
 from scheduling.services.errors import BookingConflict, GroupConflict
@@ -157,8 +157,9 @@ def group_edit(*, group: BookingGroup, by, changes: Mapping[str, Any] | None = N
         for name in ("customer", "start_at", "end_at", "notes", "status"):
             setattr(current, name, getattr(first, name))
         current.save()
-        if to_status is not None and "status" in saves[0][1]:
-            group_notices.group_notice_record(group=current, event=group_notices.event_of_status(current.status))
+        # A transition that is news, or a move of a group still to happen (as for one booking, §9).
+        event = notifications.booking_event(created=False, update_fields=saves[0][1], status=current.status)
+        group_notices.group_notice_record(group=current, event=event)
     for field in BookingGroup._meta.concrete_fields:
         setattr(group, field.attname, getattr(current, field.attname))
     return group

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -46,9 +46,12 @@ SUBJECT_TITLES = {
     NotificationEvent.CONFIRMED: "Booking confirmed",
     NotificationEvent.CANCELLED: "Booking cancelled",
     NotificationEvent.APPROVAL: "Booking awaiting approval",
+    NotificationEvent.RESCHEDULED: "Booking rescheduled",
 }
-# SEQUENCE follows the life cycle, which never goes back, so each notice supersedes the previous one.
-ICS_SEQUENCE = {NotificationEvent.CREATED: 0, NotificationEvent.APPROVAL: 0, NotificationEvent.CONFIRMED: 1, NotificationEvent.CANCELLED: 2}
+# The fields whose change moves a booking ("resource_id" when a caller names the column).
+MOVE_FIELDS = frozenset({"start_at", "end_at", "resource", "resource_id"})
+# A move is news while the booking is still to happen; a cancelled or finished one is not announced.
+MOVE_ANNOUNCED_STATUSES = frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED})
 ICS_STATUS = {BookingStatus.PENDING: "TENTATIVE", BookingStatus.CANCELLED: "CANCELLED"}
 
 _muted = contextvars.ContextVar("notifications_muted", default=False)
@@ -69,13 +72,20 @@ def booking_event(*, created: bool, update_fields, status: str) -> str | None:
     """The notice a save of a booking calls for, if any.
 
     The booking service saves an existing booking with `update_fields` naming what changed, so a
-    save that names `status` is a transition; a save without `update_fields` announces nothing.
+    save that names `status` is a transition, and one that names the time or the resource is a move
+    (a transition that is news wins: a confirmation carries the new time anyway); a save without
+    `update_fields` announces nothing.
     """
     if created:
         return NotificationEvent.CREATED
-    if update_fields is None or "status" not in update_fields:
+    if update_fields is None:
         return None
-    return EVENT_OF_STATUS.get(status)
+    fields = set(update_fields)
+    if "status" in fields and status in EVENT_OF_STATUS:
+        return EVENT_OF_STATUS[status]
+    if fields & MOVE_FIELDS and status in MOVE_ANNOUNCED_STATUSES:
+        return NotificationEvent.RESCHEDULED
+    return None
 
 
 def booking_recipients(booking: Booking) -> list[str]:
@@ -100,10 +110,12 @@ def notification_record(*, booking_id: int, event: str) -> Notification | None:
     recipients = approval_recipients(booking) if event == NotificationEvent.APPROVAL else booking_recipients(booking)
     if not recipients:
         return None
-    return notification_store(booking=booking, event=event, recipients=recipients, rendered=render_notice(booking, event, recipients))
+    sequence = next_sequence(booking, event)
+    rendered = render_notice(booking, event, recipients, sequence=sequence)
+    return notification_store(booking=booking, event=event, recipients=recipients, rendered=rendered, sequence=sequence)
 
 
-def notification_store(*, booking: Booking, event: str, recipients: list[str], rendered: RenderedNotice) -> Notification | None:
+def notification_store(*, booking: Booking, event: str, recipients: list[str], rendered: RenderedNotice, sequence: int) -> Notification | None:
     """Write a rendered notice to the outbox and deliver it after commit (group and series notices
     render their own message: scheduling.services.group_notices)."""
     if _muted.get():
@@ -111,6 +123,7 @@ def notification_store(*, booking: Booking, event: str, recipients: list[str], r
     notification = Notification.objects.create(
         booking=booking,
         event=event,
+        sequence=sequence,
         recipients=recipients,
         subject=rendered.subject,
         text_body=rendered.text_body,
@@ -120,6 +133,17 @@ def notification_store(*, booking: Booking, event: str, recipients: list[str], r
     )
     _deliver_after_commit(notification.pk)
     return notification
+
+
+def next_sequence(booking: Booking, event: str, *, scope=None) -> int:
+    """The iCalendar SEQUENCE of the next notice: one more than the last notice of the booking (the
+    booking row is locked by the writing service), or of `scope`, the notices of a group or series
+    that share one UID (docs/spec.md §14.4)."""
+    if scope is None and event == NotificationEvent.CREATED:
+        return 0
+    notices = Notification.objects.filter(booking=booking) if scope is None else scope
+    last = notices.aggregate(last=Max("sequence"))["last"]
+    return 0 if last is None else last + 1
 
 
 @contextlib.contextmanager
@@ -144,22 +168,29 @@ def _deliver_after_commit(notification_id: int) -> None:
 # --- Rendering ------------------------------------------------------------------------------------
 
 
-def render_notice(booking: Booking, event: str, recipients: list[str]) -> RenderedNotice:
+def render_notice(booking: Booking, event: str, recipients: list[str], *, sequence: int = 0) -> RenderedNotice:
     """Subject, text, HTML and .ics of a notice, with times in the resource's time zone."""
     context = {"booking": booking, "resource": booking.resource, "event": event, "zone": booking.resource.timezone}
     with timezone.override(booking.resource.zone):
         local_start = timezone.localtime(booking.start_at)
         when = f"{local_start:%a} {local_start.day} {local_start:%b %Y %H:%M}"
-        subject = f"{SUBJECT_TITLES[event]}: {booking.resource.name}, {when}"
+        subject = f"{subject_title(booking, event)}: {booking.resource.name}, {when}"
         text_body = render_to_string(f"scheduling/email/{event}.txt", context)
         html_body = render_to_string(f"scheduling/email/{event}.html", context)
     return RenderedNotice(
-        subject=subject, text_body=text_body, html_body=html_body, ics=booking_ics(booking, event, recipients)
+        subject=subject, text_body=text_body, html_body=html_body, ics=booking_ics(booking, event, recipients, sequence=sequence)
     )
 
 
-def booking_ics(booking: Booking, event: str, recipients: list[str]) -> str:
-    """An iTIP calendar object: REQUEST for created/confirmed, CANCEL for cancelled, one UID per booking."""
+def subject_title(booking: Booking, event: str) -> str:
+    # A booking created already confirmed is news of a confirmation, not of a request received.
+    if event == NotificationEvent.CREATED and booking.status == BookingStatus.CONFIRMED:
+        return SUBJECT_TITLES[NotificationEvent.CONFIRMED]
+    return SUBJECT_TITLES[event]
+
+
+def booking_ics(booking: Booking, event: str, recipients: list[str], *, sequence: int = 0) -> str:
+    """An iTIP calendar object: REQUEST, or CANCEL for cancelled; one UID per booking, SEQUENCE rising."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//scheduling back-office//EN")
     calendar.add("version", "2.0")
@@ -169,7 +200,7 @@ def booking_ics(booking: Booking, event: str, recipients: list[str]) -> str:
     vevent.add("dtstamp", timezone.now())
     vevent.add("dtstart", booking.start_at)
     vevent.add("dtend", booking.end_at)
-    vevent.add("sequence", ICS_SEQUENCE[event])
+    vevent.add("sequence", sequence)
     vevent.add("status", ICS_STATUS.get(booking.status, "CONFIRMED"))
     vevent.add("summary", booking.resource.name)
     if booking.notes:

@@ -138,3 +138,10 @@ def test_the_board_renders_in_a_constant_number_of_queries(client, manager, djan
     with django_assert_num_queries(17):
         response = client.get(BOARD)
     assert sum(column.count for column in response.context["columns"]) == bookings
+
+
+def test_a_refused_status_change_speaks_in_status_labels_not_codes(client, booker):
+    absent = BookingFactory(status="no_show")
+    client.force_login(booker)
+    response = client.post(reverse("admin:scheduling_booking_transition", args=[absent.pk]), {"to_status": "pending"})
+    assert response.status_code == 409 and response.json() == {"error": "A no-show booking cannot become pending."}

@@ -53,9 +53,9 @@ def test_a_conflicting_save_lists_each_conflict_in_the_viewers_time_zone(client,
     response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 9, 30), utc(2026, 3, 2, 13)))
     assert response.status_code == 200
     assert errors(response) == [
-        f"Overlaps booking #{taken.pk} (Ola, pending) Mon 2 Mar 2026 10:00–11:00",
-        'Overlaps exception "Leave" Mon 2 Mar 2026 11:00 – Tue 3 Mar 2026 01:00',
-        "Outside working hours: Mon 2 Mar 2026 13:00–14:00",  # 12:00–13:00 UTC: the resource works 08–12 UTC
+        f"Overlaps booking #{taken.pk} (Ola, pending) Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)",
+        'Overlaps exception "Leave" Mon 2 Mar 2026 11:00 – Tue 3 Mar 2026 01:00 (Europe/Warsaw)',
+        "Outside working hours: Mon 2 Mar 2026 13:00–14:00 (Europe/Warsaw)",  # 12:00–13:00 UTC: the resource works 08–12 UTC
     ]
     assert Booking.objects.count() == 1
 
@@ -100,7 +100,7 @@ def test_a_booker_cannot_override_even_by_posting_the_field(client, booker, cust
     AvailabilityFactory(resource=resource, weekday=0, start_time=dt.time(9), end_time=dt.time(17))
     client.force_login(booker)
     response = client.post(ADD, form_data(resource, customer, utc(2026, 3, 2, 18), utc(2026, 3, 2, 19), override_availability="on"))
-    assert errors(response) == ["Outside working hours: Mon 2 Mar 2026 18:00–19:00"]
+    assert errors(response) == ["Outside working hours: Mon 2 Mar 2026 18:00–19:00 (UTC)"]
     assert not Booking.objects.exists()
 
 

@@ -176,10 +176,11 @@ def test_the_calendar_renders_in_a_constant_number_of_queries(client, manager, d
         BookingFactory(resource=resource, start_at=utc(2026, 3, 2) + dt.timedelta(hours=k // len(resources)))
     ScheduleExceptionFactory(resource=resources[0])
     client.force_login(manager)
-    # session, user, the user's permissions, the group permissions, resources (with types),
-    # bookings (with customers), exceptions, availability rows, bookable resources, types for the filter;
-    # the clickable hours: occupying bookings with their buffers, exceptions, availability rows.
-    with django_assert_num_queries(13):
+    # session, user, the user's permissions, the group permissions, the resources' count (paging),
+    # the page of resources (with types), bookings (with customers), exceptions, availability rows,
+    # bookable resources, types for the filter; the clickable hours: occupying bookings with their
+    # buffers, exceptions, availability rows.
+    with django_assert_num_queries(14):
         response = client.get(CALENDAR, {"date": "2026-03-02"})
     assert sum(len(row.bookings) for row in response.context["rows"]) == bookings
 

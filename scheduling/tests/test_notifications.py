@@ -73,7 +73,42 @@ def test_a_new_booking_writes_a_created_notice_in_its_own_transaction(owned_reso
 def test_a_booking_created_confirmed_writes_one_notice_not_two(resource, customer):
     booking = create(resource, customer, status="confirmed")
     assert notices(booking) == ["created"]
-    assert "The booking below is confirmed." in Notification.objects.get(booking=booking).text_body
+    notice = Notification.objects.get(booking=booking)
+    assert "The booking below is confirmed." in notice.text_body
+    assert notice.subject.startswith("Booking confirmed: ") and "<title>Booking confirmed</title>" in notice.html_body
+
+
+def test_a_pending_booking_created_is_received(resource, customer):
+    assert Notification.objects.get(booking=create(resource, customer)).subject.startswith("Booking received: ")
+
+
+def test_moving_a_booking_in_time_or_to_another_resource_sends_a_rescheduled_notice_each_time(
+    owned_resource, customer, settings
+):
+    settings.DEFAULT_FROM_EMAIL = "bookings@gym.example"
+    booking = create(owned_resource, customer, status="confirmed")
+    booking_service.booking_update(by=SYSTEM, booking=booking, start_at=utc(2026, 3, 2, 11), end_at=utc(2026, 3, 2, 12))
+    other_room = ResourceFactory(name="Room B", timezone="Europe/Warsaw")
+    booking_service.booking_update(by=SYSTEM, booking=booking, resource=other_room)
+    booking_service.booking_update(by=SYSTEM, booking=booking, notes="not a move")
+    rows = list(Notification.objects.filter(booking=booking).order_by("sequence"))
+    assert [(n.event, n.sequence) for n in rows] == [("created", 0), ("rescheduled", 1), ("rescheduled", 2)]
+    assert rows[1].subject == "Booking rescheduled: Room A, Mon 2 Mar 2026 12:00"  # 11:00 UTC, Warsaw time
+    assert "Starts:    Monday 2 March 2026, 12:00 (Europe/Warsaw)" in rows[1].text_body
+    assert rows[2].subject.startswith("Booking rescheduled: Room B, ")
+    events = [icalendar.Calendar.from_ical(n.ics).walk("VEVENT")[0] for n in rows]
+    assert {str(e["UID"]) for e in events} == {f"booking-{booking.pk}@gym.example"}
+    assert [e["SEQUENCE"] for e in events] == [0, 1, 2]
+    assert events[1].decoded("DTSTART") == utc(2026, 3, 2, 11)
+    assert icalendar.Calendar.from_ical(rows[1].ics)["METHOD"] == "REQUEST"
+
+
+def test_a_move_together_with_a_confirmation_is_one_confirmed_notice(resource, customer):
+    booking = create(resource, customer)
+    booking_service.booking_edit(
+        by=SYSTEM, booking=booking, changes={"start_at": utc(2026, 3, 2, 11), "end_at": utc(2026, 3, 2, 12)}, to_status="confirmed"
+    )
+    assert notices(booking) == ["created", "confirmed"]
 
 
 def test_confirming_and_cancelling_write_one_notice_each(resource, customer):
@@ -83,7 +118,7 @@ def test_confirming_and_cancelling_write_one_notice_each(resource, customer):
     assert notices(booking) == ["created", "confirmed", "cancelled"]
 
 
-def test_completion_no_show_moves_and_note_edits_write_no_notice(resource, customer):
+def test_completion_no_show_moves_of_finished_bookings_and_note_edits_write_no_notice(resource, customer):
     done, absent = create(resource, customer, status="confirmed"), BookingFactory(
         notify=True, resource=resource, customer=customer, status="confirmed", start_at=utc(2026, 3, 2, 12)
     )
@@ -177,8 +212,9 @@ def test_writing_a_notice_reads_the_booking_once_and_inserts_once(owned_resource
     booking = BookingFactory(notify=True, resource=owned_resource, customer=customer)
     Notification.objects.all().delete()
     # 1. the booking with its resource, the resource's owner and the customer (one join)
-    # 2. INSERT the notice
-    with django_assert_num_queries(2):
+    # 2. the booking's last notice SEQUENCE (not for "created", always the first)
+    # 3. INSERT the notice
+    with django_assert_num_queries(3):
         notifications.notification_record(booking_id=booking.pk, event="confirmed")
 
 
@@ -201,7 +237,7 @@ def test_the_message_shows_local_times_in_the_resource_time_zone_status_and_note
     [
         ("created", "REQUEST", "TENTATIVE", 0),
         ("confirmed", "REQUEST", "CONFIRMED", 1),
-        ("cancelled", "CANCEL", "CANCELLED", 2),
+        ("cancelled", "CANCEL", "CANCELLED", 1),
     ],
 )
 def test_the_calendar_attachment_requests_or_cancels_one_event_per_booking(

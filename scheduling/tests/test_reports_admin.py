@@ -106,7 +106,7 @@ def test_the_page_shows_the_figures_type_totals_and_an_svg_heatmap(client, viewe
     html = response.content.decode()
     assert "Total Trainer" in html and "25.0 %" in html
     svg = re.search(r'<svg xmlns="http://www.w3.org/2000/svg".*?</svg>', html, re.S).group(0)
-    assert svg.count("<rect") == 7  # one resource × seven days
+    assert svg.count("<rect") == 7 + 1  # one resource × seven days, and the hatch pattern's tile
     assert "Anna &lt;b&gt;, Mon 2026-03-02: 2.00 of 8.00 h booked (25.0 %)" in svg  # escaped
     # Rendered on the server, whole: no script and no request elsewhere.
     chart = html[html.index("<h2>Daily utilisation</h2>") : html.index("<h2>Figures</h2>")]
@@ -213,15 +213,25 @@ def test_the_page_costs_its_frame_plus_four_report_queries_whatever_the_resource
 @pytest.mark.parametrize(
     ("figures", "expected"),
     [
-        (Figures(working=8 * H, booked=0 * H), "#eef2ff"),
+        (Figures(working=8 * H, booked=0 * H), "#ffffff"),
+        (Figures(working=800 * H, booked=1 * H), "#c7d2fe"),  # a little use is already tinted, not white
         (Figures(working=8 * H, booked=8 * H), "#312e81"),
         (Figures(working=8 * H, booked=9 * H), "#dc2626"),
-        (Figures(working=0 * H), "#e5e7eb"),
-        (Figures(working=8 * H, exceptions=8 * H, booked=1 * H), "#e5e7eb"),
+        (Figures(working=0 * H), "url(#no-working-time)"),
+        (Figures(working=8 * H, exceptions=8 * H, booked=1 * H), "url(#no-working-time)"),
     ],
 )
-def test_cell_colour_runs_light_to_dark_with_red_over_100_and_grey_without_available_time(figures, expected):
+def test_cell_colour_tells_no_working_time_zero_and_low_use_apart_and_reds_over_100(figures, expected):
     assert colour(figures) == expected
+
+
+def test_the_heatmap_axis_names_months_and_weekdays_and_the_page_has_a_legend(client, viewer, trainer):
+    client.force_login(viewer)
+    html = client.get(URL, {**MARCH, "to": "2026-04-02"}).content.decode()
+    assert re.search(r'class="group month">March 2026<', html) and re.search(r'class="group month">April 2026<', html)
+    assert '<title>Monday</title>M</text>' in html and 'class="weekday weekend"><title>Saturday</title>S<' in html
+    assert "no working time" in html and "0 % (working time, nothing booked)" in html
+    assert 'stroke="#94a3b8"' in html  # zero use is outlined
 
 
 def test_the_heatmap_shows_at_most_the_limit_and_says_so(trainer):

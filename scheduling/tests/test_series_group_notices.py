@@ -74,3 +74,18 @@ def test_a_series_of_a_group_writes_no_notice_per_part(pair):
     series.series_create(by=SYSTEM, resources=list(pair), customer=customer, start_at=FIRST, end_at=FIRST + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=4")
 
     assert Notification.objects.count() == 1
+
+
+def test_a_moved_group_is_announced_once_as_rescheduled_with_a_higher_sequence(pair):
+    group = groups.group_create(by=SYSTEM, resources=pair, customer=CustomerFactory(), start_at=FIRST, end_at=FIRST + dt.timedelta(hours=1))
+    later = FIRST + dt.timedelta(hours=2)
+
+    groups.group_edit(group=group, by=SYSTEM, changes={"start_at": later, "end_at": later + dt.timedelta(hours=1)})
+    groups.group_transition(group=group, to_status="cancelled", by=SYSTEM)
+
+    notices = list(Notification.objects.order_by("id"))
+    assert [n.event for n in notices] == ["created", "rescheduled", "cancelled"]
+    # One UID for the group, each notice superseding the last (RFC 5546: a higher SEQUENCE).
+    assert [int(vevents(n)[0]["sequence"]) for n in notices] == [0, 1, 2]
+    assert len({str(vevents(n)[0]["uid"]) for n in notices}) == 1
+    assert vevents(notices[1])[0].decoded("dtstart") == later

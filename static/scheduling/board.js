@@ -1,5 +1,6 @@
-// The booking board: drag a card to another column to change its status. The server runs the same
-// transition and permission check as the API; a refusal is shown and the card goes back.
+// The booking board: drag a card to another column, or pick a status from the card's menu (keyboard
+// and touch), to change its status. The server runs the same transition and permission check as
+// the API; a refusal is shown and the card stays where it was.
 (function () {
   "use strict";
   const board = document.querySelector(".board");
@@ -36,9 +37,12 @@
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.dataset.booking);
   });
+  // `drop` forgets the dragged card before `dragend` fires, so the faded state is cleared by class,
+  // not through `dragged`: after any drag, dropped or not, no card stays faded.
   board.addEventListener("dragend", function () {
-    if (dragged) dragged.classList.remove("dragging");
+    board.querySelectorAll(".dragging").forEach(function (c) { c.classList.remove("dragging"); });
     board.querySelectorAll(".drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+    dragged = null;
   });
 
   board.querySelectorAll(".board-col").forEach(function (col) {
@@ -77,8 +81,98 @@
       return;
     }
     card.className = card.className.replace(/status-\S+/, "status-" + answer.status);
+    card.dataset.status = answer.status;
+    const label = card.querySelector(".board-status-label");
+    if (label) label.textContent = answer.status_display;
+    const hadFocus = card.contains(document.activeElement);
     col.querySelector(".board-cards").prepend(card);
+    if (hadFocus) card.focus();  // moving a node drops its focus: keep the keyboard user's place
     recount();
     say("Booking #" + answer.id + " is now " + answer.status_display.toLowerCase() + ".", true);
   }
+
+  // --- The status menu: a button per card, a menu of the life cycle's next statuses ---------------
+  const transitions = JSON.parse(document.getElementById("board-transitions").textContent);
+  let menu = null;
+
+  function closeMenu(focusBack) {
+    if (!menu) return;
+    const button = menu.previousElementSibling;
+    menu.remove();
+    menu = null;
+    if (button) {
+      button.setAttribute("aria-expanded", "false");
+      if (focusBack) button.focus();
+    }
+  }
+
+  function openMenu(card) {
+    closeMenu(false);
+    const button = card.querySelector(".board-status-button");
+    if (!button) return;
+    const targets = transitions[card.dataset.status] || [];
+    menu = document.createElement("ul");
+    menu.className = "board-menu";
+    menu.setAttribute("role", "menu");
+    menu.setAttribute("aria-label", "Move booking #" + card.dataset.booking + " to");
+    if (!targets.length) {
+      const none = document.createElement("li");
+      none.textContent = "No further status.";
+      none.setAttribute("role", "none");
+      menu.append(none);
+    }
+    targets.forEach(function (target) {
+      const item = document.createElement("li");
+      item.setAttribute("role", "menuitem");
+      item.tabIndex = -1;
+      item.dataset.status = target[0];
+      item.textContent = target[1];
+      menu.append(item);
+    });
+    button.after(menu);
+    button.setAttribute("aria-expanded", "true");
+    const first = menu.querySelector("[role=menuitem]");
+    (first || button).focus();
+  }
+
+  function choose(item) {
+    const card = item.closest(".board-card");
+    const col = board.querySelector('.board-col[data-status="' + item.dataset.status + '"]');
+    closeMenu(false);
+    card.focus();
+    if (col) move(card, col);
+  }
+
+  board.addEventListener("click", function (event) {
+    const item = event.target.closest(".board-menu [role=menuitem]");
+    if (item) { choose(item); return; }
+    const button = event.target.closest(".board-status-button");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") closeMenu(true);
+      else openMenu(button.closest(".board-card"));
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (menu && !event.target.closest(".board-menu, .board-status-button")) closeMenu(false);
+  });
+
+  board.addEventListener("keydown", function (event) {
+    if (menu && menu.contains(event.target)) {
+      const items = Array.from(menu.querySelectorAll("[role=menuitem]"));
+      const at = items.indexOf(event.target);
+      if (event.key === "ArrowDown") { event.preventDefault(); items[(at + 1) % items.length].focus(); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); items[(at - 1 + items.length) % items.length].focus(); }
+      else if (event.key === "Enter" || event.key === " ") { event.preventDefault(); choose(event.target); }
+      else if (event.key === "Escape" || event.key === "Tab") { closeMenu(event.key === "Escape"); }
+      return;
+    }
+    // Enter or Space on a focused card opens its menu (the card itself, not its link or button).
+    const card = event.target.classList && event.target.classList.contains("board-card") ? event.target : null;
+    if (card && (event.key === "Enter" || event.key === " ") && card.querySelector(".board-status-button")) {
+      event.preventDefault();
+      openMenu(card);
+    } else if (event.key === "Escape") {
+      closeMenu(true);
+    }
+  });
 })();

@@ -13,6 +13,8 @@ import pytest
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+DESKTOP = {"width": 1400, "height": 860}
+PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 # The README's pictures are refreshed on request (SCREENSHOTS=docs), so an ordinary test run leaves
 # the work tree clean; otherwise they go to a scratch folder and still prove the page renders.
@@ -58,15 +60,15 @@ def roles_synced(transactional_db):
 
 @pytest.fixture
 def open_as(browser, live_server, roles_synced):
-    """open_as(user) → a page signed in as `user` (through a session cookie), at 1400×860."""
+    """open_as(user) → a page signed in as `user` (through a session cookie), at 1400×860 or `viewport`."""
     from django.test import Client
 
     contexts = []
 
-    def opener(user):
+    def opener(user, viewport=DESKTOP):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(viewport={"width": 1400, "height": 860}, base_url=live_server.url)
+        context = browser.new_context(viewport=viewport, base_url=live_server.url, has_touch=viewport == PHONE)
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()
@@ -82,3 +84,10 @@ def screenshot(page, name: str, **kwargs) -> None:
     """Write <name>.png: docs/img with SCREENSHOTS=docs (shown in the README), else a scratch folder."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **kwargs)
+
+
+def pick_customer(page, name: str) -> None:
+    """Choose a customer in the booking form's search field (the admin's select2 autocomplete)."""
+    page.click("#id_customer + .select2 .select2-selection")
+    page.fill(".select2-search__field", name)
+    page.click(f".select2-results__option:has-text('{name}')")

@@ -7,13 +7,14 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from scheduling import roles
 from scheduling.demo import load_demo
 from scheduling.models import Booking, Resource
-from scheduling.tests.browser.conftest import screenshot
+from scheduling.tests.browser.conftest import pick_customer, screenshot
 from scheduling.tests.factories import AWKWARD_INSTANTS, BookingFactory, CustomerFactory, ResourceFactory, ResourceTypeFactory, UserFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -86,14 +87,14 @@ def test_click_an_empty_cell_and_save_a_booking_then_see_an_overlap_refused(open
     page.mouse.click(track["x"] + track["width"] * 10.5 / 24, track["y"] + track["height"] / 2)  # the 10:00 cell
     page.wait_for_url(re.compile(r"/booking/add/\?resource="))
     assert page.input_value("#id_start_at_1").startswith("10:00")
-    page.select_option("#id_customer", label="Ola Zielińska")
+    pick_customer(page, "Ola Zielińska")
     page.click("input[name=_save]")
     expect_text(page.locator(".messagelist"), "added successfully")
     booking = Booking.objects.get()
     assert (booking.resource, booking.start_at, booking.end_at) == (resource, dt.datetime(2026, 3, 2, 10, tzinfo=UTC), dt.datetime(2026, 3, 2, 11, tzinfo=UTC))
 
     page.goto(reverse("admin:scheduling_booking_add") + f"?resource={resource.pk}&start_at=2026-03-02T10:30&end_at=2026-03-02T11:30")
-    page.select_option("#id_customer", label="Ola Zielińska")
+    pick_customer(page, "Ola Zielińska")
     page.click("input[name=_save]")
     expect_text(page.locator(".errorlist.nonfield"), rf"Overlaps booking #{booking.pk} \(Ola Zielińska, pending\) Mon 2 Mar 2026 10:00–11:00")
     assert Booking.objects.count() == 1
@@ -124,6 +125,9 @@ def test_board_screenshot_with_the_demo_week(open_as):
     page.goto(reverse("admin:scheduling_booking_board"))
     assert page.locator(".board-card").count() > 0
     screenshot(page, "board")
+    page.goto(reverse("admin:scheduling_utilisation"))
+    assert page.locator(".heatmap svg rect").count() > 0
+    screenshot(page, "utilisation", full_page=True)
 
 
 def test_open_the_palette_type_avail_pick_a_type_and_see_the_free_resources(open_as):
