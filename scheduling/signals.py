@@ -4,6 +4,8 @@
   saves with `update_fields` naming what it changed, so the receiver can tell the event from the
   save alone: a new row is "created", a save whose fields include `status` is that transition. It
   records the notice in the outbox in the saving transaction; delivery happens after commit.
+- The same save writes the booking's webhook deliveries (created, the transitions, rescheduled when
+  the times or the resource change) into their outbox, also in the saving transaction.
 - A resource's owner holds the `manage_schedule` grant on it (docs/spec.md §7): given on create here,
   moved on an owner change by `scheduling.services.resources`, dropped with the resource here.
 - anymail's tracking webhooks update a notice's delivery log.
@@ -14,7 +16,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from scheduling.models import Booking, Resource
-from scheduling.services import notifications, resources
+from scheduling.services import notifications, resources, webhooks
 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
@@ -24,6 +26,14 @@ def write_booking_notice(sender, instance: Booking, created: bool, raw: bool, up
     event = notifications.booking_event(created=created, update_fields=update_fields, status=instance.status)
     if event is not None:
         notifications.notification_record(booking_id=instance.pk, event=event)
+
+
+@receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_webhooks")
+def write_booking_webhooks(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
+    if raw:
+        return
+    events = webhooks.booking_webhook_events(created=created, update_fields=update_fields, status=instance.status)
+    webhooks.webhook_deliveries_record(booking_id=instance.pk, events=events)
 
 
 @receiver(post_save, sender=Resource, dispatch_uid="scheduling.owner_grant_on_create")

@@ -39,7 +39,14 @@ from scheduling.models import (
     Resource,
     ResourceType,
     ScheduleException,
+    WebhookEndpoint,
+    WebhookEvent,
+    MAX_REMINDER_MINUTES,
+    MAX_REMINDERS,
+    validate_webhook_events,
+    validate_webhook_secret,
 )
+from scheduling.services.webhooks import secret_or_new
 from scheduling.engine import ConflictKind
 from scheduling.permissions import may_name_any_customer, restrict
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, MIN_SLOT_STEP, validate_interval
@@ -138,9 +145,16 @@ def validate_stored_interval(attrs, instance=None, *, names=("start_at", "end_at
 
 
 class ResourceTypeSerializer(ScheduledModelSerializer):
+    reminder_before = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=MAX_REMINDER_MINUTES),
+        max_length=MAX_REMINDERS,
+        required=False,
+        help_text="Minutes before the start at which the customer is reminded by e-mail, e.g. [1440, 60].",
+    )
+
     class Meta:
         model = ResourceType
-        fields = ["id", "name", "color"]
+        fields = ["id", "name", "color", "reminder_before"]
 
 
 class ResourceSerializer(ScheduledModelSerializer):
@@ -151,6 +165,33 @@ class ResourceSerializer(ScheduledModelSerializer):
     class Meta:
         model = Resource
         fields = ["id", "name", "type", "active", "metadata", "owner", "timezone"]
+
+
+class WebhookEndpointSerializer(ScheduledModelSerializer):
+    events = serializers.ListField(
+        child=StrictChoiceField(choices=WebhookEvent.choices), allow_empty=False, max_length=len(WebhookEvent.values)
+    )
+    secret = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="whsec_<base64>; generated when not given."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "secret", "active", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_events(self, value):
+        validate_webhook_events(value)
+        return value
+
+    def validate_secret(self, value):
+        value = secret_or_new(value)
+        validate_webhook_secret(value)
+        return value
+
+    def create(self, validated_data):
+        validated_data.setdefault("secret", secret_or_new(None))
+        return super().create(validated_data)
 
 
 class CustomerSerializer(ScheduledModelSerializer):

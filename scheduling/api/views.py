@@ -30,9 +30,10 @@ from scheduling.api.serializers import (
     ScheduleExceptionSerializer,
     SlotsAnswerSerializer,
     SlotsQuerySerializer,
+    WebhookEndpointSerializer,
 )
 from scheduling.ids import parse_id
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException, WebhookEndpoint
 from scheduling.permissions import can, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
@@ -148,6 +149,13 @@ class ScheduleExceptionViewSet(ScopedViewSet):
     serializer_class = ScheduleExceptionSerializer
     filterset_class = filters.ScheduleExceptionFilter
     ordering = ("start_at", "id")
+
+
+class WebhookEndpointViewSet(ScopedViewSet):
+    """Managers' webhook receivers (docs/spec.md §15.2): model permissions only, no per-resource grant."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
 
 
 class BookingViewSet(ScopedViewSet):
