@@ -3,10 +3,10 @@ from django.contrib.admin import apps as admin_apps
 
 
 class SchedulingAdminConfig(admin_apps.AdminConfig):
-    """Django's admin with the back-office's own site (scheduling/admin/site.py) as the default."""
+    """Django's admin with the back-office's own site (scheduling/admin_site.py) as the default."""
 
     default = False
-    default_site = "scheduling.admin.site.SchedulingAdminSite"
+    default_site = "scheduling.admin_site.SchedulingAdminSite"
 
 
 class SchedulingConfig(AppConfig):

@@ -2,7 +2,7 @@
 of daily utilisation (resource × day, server-rendered SVG) and the same figures as CSV.
 
 Thin: the form parses, `scheduling.services.reports` computes, this module only lays the heatmap out.
-Mounted by the admin site (scheduling/admin/site.py) as `admin:scheduling_utilisation`.
+Mounted by the admin site (scheduling/admin_site.py) as `admin:scheduling_utilisation`.
 """
 
 from __future__ import annotations

@@ -105,9 +105,7 @@ class ResourceViewSet(ScopedViewSet):
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def slots(self, request, pk=None):
         resource = self.get_object()
-        query = SlotsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        q = query.validated_data
+        q = validated(SlotsQuerySerializer, request.query_params)
         duration = _minutes(q["duration"])
         step = _minutes(q["step"]) if "step" in q else None
         page = availability_service.free_slots_page(resource, q["start"], q["end"], duration, step, limit=q["limit"])
@@ -117,9 +115,7 @@ class ResourceViewSet(ScopedViewSet):
     @extend_schema(parameters=[AvailableQuerySerializer], responses={200: ResourceSerializer(many=True)})
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def available(self, request):
-        query = AvailableQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        q = query.validated_data
+        q = validated(AvailableQuerySerializer, request.query_params)
         resource_type = get_object_or_404(restrict(request.user, ResourceType.objects.all()), pk=q["type"])
         free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"], user=request.user)
         return Response(self.get_serializer(free, many=True).data)
@@ -187,9 +183,7 @@ class BookingViewSet(ScopedViewSet):
     @extend_schema(request=CheckAvailabilitySerializer, responses={200: AvailabilityAnswerSerializer})
     @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
     def check_availability(self, request):
-        question = CheckAvailabilitySerializer(data=request.data)
-        question.is_valid(raise_exception=True)
-        q = question.validated_data
+        q = validated(CheckAvailabilitySerializer, request.data)
         resource = get_object_or_404(restrict(request.user, Resource.objects.all()), pk=q["resource_id"])
         answer = availability_service.check_availability(resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"))
         return Response(AvailabilityAnswerSerializer(answer).data)
@@ -211,6 +205,13 @@ def _transition_action(name: str, to_status: str):
 
 for _name, _to_status in TRANSITION_ACTIONS.items():
     setattr(BookingViewSet, _name, _transition_action(_name, _to_status))
+
+
+def validated(serializer_class, data) -> dict:
+    """The question's fields, or a 400 naming the bad ones."""
+    question = serializer_class(data=data)
+    question.is_valid(raise_exception=True)
+    return question.validated_data
 
 
 def _minutes(value: int) -> dt.timedelta:

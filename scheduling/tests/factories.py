@@ -5,6 +5,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
+from scheduling.services.notifications import notifications_muted
 from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
 
 UTC = dt.timezone.utc
@@ -47,7 +48,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
 
 class BookingFactory(factory.django.DjangoModelFactory):
-    """Writes rows directly (no availability check): for arranging a scene, not for testing the rules."""
+    """Writes rows directly (no availability check, no e-mail notice): for arranging a scene, not for
+    testing the rules. Tests about notices use NoticedBookingFactory or the booking service."""
 
     class Meta:
         model = Booking
@@ -57,6 +59,19 @@ class BookingFactory(factory.django.DjangoModelFactory):
     start_at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     end_at = factory.LazyAttribute(lambda b: b.start_at + dt.timedelta(hours=1))
     status = "pending"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with notifications_muted():
+            return super()._create(model_class, *args, **kwargs)
+
+
+class NoticedBookingFactory(BookingFactory):
+    """A booking row whose creation writes its e-mail notice, for the tests about notices."""
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return factory.django.DjangoModelFactory._create.__func__(cls, model_class, *args, **kwargs)
 
 
 class AvailabilityFactory(factory.django.DjangoModelFactory):

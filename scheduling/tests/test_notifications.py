@@ -21,7 +21,7 @@ from scheduling import tasks
 from scheduling.models import Booking, Notification
 from scheduling.services import bookings as booking_service
 from scheduling.services import notifications
-from scheduling.tests.factories import BookingFactory, CustomerFactory, ResourceFactory, UserFactory
+from scheduling.tests.factories import NoticedBookingFactory, CustomerFactory, ResourceFactory, UserFactory
 
 UTC = dt.timezone.utc
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_confirming_and_cancelling_write_one_notice_each(resource, customer):
 
 
 def test_completion_no_show_moves_and_note_edits_write_no_notice(resource, customer):
-    done, absent = create(resource, customer, status="confirmed"), BookingFactory(
+    done, absent = create(resource, customer, status="confirmed"), NoticedBookingFactory(
         resource=resource, customer=customer, status="confirmed", start_at=utc(2026, 3, 2, 12)
     )
     booking_service.booking_complete(by=SYSTEM, booking=done)
@@ -179,7 +179,7 @@ def test_muted_notifications_write_no_notice(resource, customer):
 
 
 def test_writing_a_notice_reads_the_booking_once_and_inserts_once(owned_resource, customer, django_assert_num_queries):
-    booking = BookingFactory(resource=owned_resource, customer=customer)
+    booking = NoticedBookingFactory(resource=owned_resource, customer=customer)
     Notification.objects.all().delete()
     # 1. the booking with its resource, the resource's owner and the customer (one join)
     # 2. INSERT the notice
@@ -277,7 +277,7 @@ def test_per_recipient_message_ids_from_an_esp_are_all_kept(owned_resource, cust
     from anymail.message import AnymailRecipientStatus
 
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    notice = Notification.objects.get(booking=BookingFactory(resource=owned_resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=owned_resource, customer=customer))
     per_recipient = lambda self, response, payload, message: {  # noqa: E731
         address: AnymailRecipientStatus(message_id=f"id-{n}", status="queued")
         for n, address in enumerate(payload.recipient_emails)
@@ -307,7 +307,7 @@ def test_the_retry_delay_doubles_with_each_attempt_and_is_capped(settings):
 
 def test_after_the_last_attempt_a_notice_stays_failed_with_nothing_scheduled(resource, customer, settings, failing_backend):
     settings.NOTIFICATION_MAX_ATTEMPTS = 2
-    booking = BookingFactory(resource=resource, customer=customer)
+    booking = NoticedBookingFactory(resource=resource, customer=customer)
     notice = Notification.objects.get(booking=booking)
     assert notifications.notification_deliver(notification_id=notice.pk) == "failed"
     Notification.objects.filter(pk=notice.pk).update(next_attempt_at=timezone.now())  # the retry time has come
@@ -319,7 +319,7 @@ def test_after_the_last_attempt_a_notice_stays_failed_with_nothing_scheduled(res
 
 
 def test_a_notice_not_yet_due_or_already_sent_is_not_sent_again(resource, customer):
-    booking = BookingFactory(resource=resource, customer=customer)
+    booking = NoticedBookingFactory(resource=resource, customer=customer)
     notice = Notification.objects.get(booking=booking)
     assert notifications.notification_deliver(notification_id=notice.pk) == "sent"
     assert notifications.notification_deliver(notification_id=notice.pk) == "skipped"
@@ -368,11 +368,11 @@ def test_a_deferring_task_backend_delivers_in_the_worker_and_schedules_the_retry
 
 def test_send_notifications_delivers_what_is_due_and_reports_counts(resource, customer):
     due = [
-        Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, h)))
+        Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, h)))
         for h in (9, 11)
     ]
     later = Notification.objects.get(
-        booking=BookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, 13))
+        booking=NoticedBookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, 13))
     )
     Notification.objects.filter(pk=later.pk).update(state="failed", next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
     out = StringIO()
@@ -384,7 +384,7 @@ def test_send_notifications_delivers_what_is_due_and_reports_counts(resource, cu
 
 def test_send_notifications_limit_caps_one_run(resource, customer):
     for hour in (9, 11, 13):
-        BookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, hour))
+        NoticedBookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, hour))
     call_command("send_notifications", "--limit", "2", stdout=StringIO())
     assert Notification.objects.filter(state="sent").count() == 2
 
@@ -393,7 +393,7 @@ def test_resend_makes_a_notice_due_now_with_a_fresh_attempt_budget(
     resource, customer, settings, django_capture_on_commit_callbacks
 ):
     settings.NOTIFICATION_MAX_ATTEMPTS = 1
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     Notification.objects.filter(pk=notice.pk).update(
         state="failed", attempts=1, next_attempt_at=None, last_error="SMTPException: gone"
     )
@@ -413,7 +413,7 @@ def tracking_event(**kwargs):
 
 
 def test_a_tracking_event_is_stored_on_its_notice_by_recipient(resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     Notification.objects.filter(pk=notice.pk).update(esp_message_id="msg-1")
     tracking.send(sender=object, event=tracking_event(metadata={"notification_id": str(notice.pk)}), esp_name="Test")
     tracking.send(
@@ -430,7 +430,7 @@ def test_a_tracking_event_is_stored_on_its_notice_by_recipient(resource, custome
 
 
 def test_an_older_tracking_event_does_not_replace_a_newer_one(resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     meta = {"notification_id": str(notice.pk)}
     notifications.notification_track(event=tracking_event(event_type="opened", metadata=meta, timestamp=utc(2026, 3, 1, 9)))
     notifications.notification_track(
@@ -441,7 +441,7 @@ def test_an_older_tracking_event_does_not_replace_a_newer_one(resource, customer
 
 
 def test_a_tracking_event_of_no_known_notice_is_ignored(resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     for event in (tracking_event(), tracking_event(message_id="unknown"), tracking_event(metadata={"notification_id": "x"})):
         assert notifications.notification_track(event=event) is None
     notice.refresh_from_db()
@@ -450,7 +450,7 @@ def test_a_tracking_event_of_no_known_notice_is_ignored(resource, customer):
 
 def test_an_esp_webhook_post_updates_the_notice(client, resource, customer, settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:secret"}
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     payload = {
         "RecordType": "Bounce", "Type": "HardBounce", "Email": customer.email, "BouncedAt": "2026-03-01T08:00:00Z",
         "MessageID": "pm-1", "Metadata": {"notification_id": str(notice.pk)}, "ID": 42,
@@ -480,7 +480,7 @@ def staff_with_outbox_rights(db):
 
 def test_staff_with_view_rights_see_the_outbox_filtered_by_state(client, staff_with_outbox_rights, resource, customer):
     sent, failed = (
-        Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, h)))
+        Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, h)))
         for h in (9, 11)
     )
     Notification.objects.filter(pk=sent.pk).update(state="sent")
@@ -505,10 +505,10 @@ def test_the_outbox_list_reads_a_constant_number_of_queries(client, staff_with_o
             assert client.get(url).status_code == 200
         return len(context)
 
-    BookingFactory(resource=resource, customer=customer)
+    NoticedBookingFactory(resource=resource, customer=customer)
     with_one = queries_for_the_list()
     for hour in range(10, 22):
-        BookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, hour))
+        NoticedBookingFactory(resource=resource, customer=customer, start_at=utc(2026, 3, 2, hour))
     # Session, user, the user's and groups' permissions, the sidebar's permission checks (the
     # permission layer's, one per registered model), two counts, the page of rows, the date
     # hierarchy's range and days. None of them is per row: the row shows booking_id, no join.
@@ -516,7 +516,7 @@ def test_the_outbox_list_reads_a_constant_number_of_queries(client, staff_with_o
 
 
 def test_the_outbox_admin_is_read_only(client, staff_with_outbox_rights, resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     client.force_login(staff_with_outbox_rights)
     assert client.get(reverse("admin:scheduling_notification_add")).status_code == 403
     assert (
@@ -527,14 +527,14 @@ def test_the_outbox_admin_is_read_only(client, staff_with_outbox_rights, resourc
 
 
 def test_staff_without_outbox_rights_do_not_see_it(client, resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     client.force_login(UserFactory(is_staff=True))
     assert client.get(reverse("admin:scheduling_notification_changelist")).status_code == 403
     assert client.get(reverse("admin:scheduling_notification_change", args=[notice.pk])).status_code in (302, 403)
 
 
 def test_the_resend_action_queues_the_selected_notices_again(client, staff_with_outbox_rights, resource, customer):
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     Notification.objects.filter(pk=notice.pk).update(
         state="failed", attempts=8, next_attempt_at=None, last_error="SMTPException: nope"
     )
@@ -556,7 +556,7 @@ def test_resend_needs_the_change_right(client, resource, customer):
 
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_notification"))
-    notice = Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    notice = Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
     Notification.objects.filter(pk=notice.pk).update(state="failed", next_attempt_at=None)
     client.force_login(viewer)
     client.post(reverse("admin:scheduling_notification_changelist"), {"action": "resend", "_selected_action": [notice.pk]})

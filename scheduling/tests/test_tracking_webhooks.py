@@ -14,7 +14,7 @@ from django.urls import include, path
 
 from scheduling.models import Notification
 from scheduling.services import notifications
-from scheduling.tests.factories import BookingFactory
+from scheduling.tests.factories import NoticedBookingFactory
 from scheduling.webhooks import TRACKING_ROUTES, check_unguarded_webhooks
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def url(esp: str) -> str:
 
 @pytest.fixture
 def notice(resource, customer):
-    return Notification.objects.get(booking=BookingFactory(resource=resource, customer=customer))
+    return Notification.objects.get(booking=NoticedBookingFactory(resource=resource, customer=customer))
 
 
 def forged_bounce(notice) -> dict:

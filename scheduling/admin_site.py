@@ -2,7 +2,9 @@
 
 Installed as the default site (`scheduling.apps.SchedulingAdminConfig`), so every ModelAdmin
 registered with `admin.site` lands here, and the extra pages live under the `admin:` namespace like
-the calendar and the board (which hang off their ModelAdmins).
+the calendar and the board (which hang off their ModelAdmins). It lives outside the
+`scheduling.admin` package: importing that package registers the ModelAdmins on `admin.site`, which
+must not happen while the default site itself is being built.
 """
 
 from django.contrib import admin
