@@ -40,7 +40,11 @@ def validate_outbound_url(url: str) -> None:
 
     A host that does not resolve now is accepted (DNS may be down); the check at send time decides.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = _port(parts)
+    except ValueError as error:  # a port out of range, a malformed IPv6 literal
+        raise ValidationError("Enter a valid URL.", code="invalid") from error
     allowed = ("https",) if https_required() else ("https", "http")
     if parts.scheme not in allowed:
         raise ValidationError("Only https:// URLs are accepted." if https_required() else "Use an http:// or https:// URL.", code="scheme")
@@ -49,7 +53,7 @@ def validate_outbound_url(url: str) -> None:
     if parts.username or parts.password:
         raise ValidationError("Credentials in the URL are not accepted; the signature authenticates us.", code="credentials")
     try:
-        public_addresses(parts.hostname, _port(parts))
+        public_addresses(parts.hostname, port)
     except UnsafeAddress as error:
         raise ValidationError(str(error), code="private_address") from error
     except OSError:

@@ -16,7 +16,7 @@ ALL_ACTIONS = ("view", "add", "change", "delete")
 # Webhook receivers see every booking: managers only.
 WEBHOOKS = {f"{action}_webhookendpoint" for action in ALL_ACTIONS} | {"view_webhookdelivery", "change_webhookdelivery"}
 # The e-mail outbox is read-only for everyone; "change" is the resend action.
-OUTBOX_READ = {"view_notification"}
+OUTBOX_READ = {"view_notification", "view_reminder"}
 OUTBOX_RESEND = {"change_notification"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "auditlog",
     "scheduling",
 ]
 
@@ -118,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Channel and actor of the audit trail (docs/spec.md §15.1); after authentication.
+    "scheduling.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a login refused for lockout into its 429 page.
@@ -266,6 +269,8 @@ if NOTIFICATION_MAX_ATTEMPTS < 1 or NOTIFICATION_RETRY_SECONDS < 1:
 # be public https:// addresses; true opens loopback, private networks and plain http (on-premise
 # receivers, tests) — docs/spec.md §15.2.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# The audit trail stores before/after as JSON values, not auditlog's legacy strings.
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # anymail's own settings under their own names, as ANYMAIL_<NAME> variables: ANYMAIL_WEBHOOK_SECRET,
 # ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_API_KEY…

@@ -120,6 +120,10 @@ def retry_later(task, pk: int, run_after: dt.datetime) -> None:
         task.using(run_after=run_after).enqueue(pk)
 
 
+def retry_later_after_commit(task, pk: int, run_after: dt.datetime) -> None:
+    transaction.on_commit(lambda: retry_later(task, pk, run_after), robust=True)
+
+
 def reset(row: Model, *, due_at: dt.datetime | None = None) -> None:
     """Make a row due again (now, or at `due_at`) with a fresh attempt budget: a resend, a re-plan."""
     now = timezone.now()

@@ -7,6 +7,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 
 from scheduling.services.notifications import notifications_deliver_due
+from scheduling.services.reminders import reminders_deliver_due
 from scheduling.services.webhooks import webhooks_deliver_due
 
 
@@ -18,6 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, limit, **options):
         totals = Counter(notifications_deliver_due(limit=limit))
-        for deliver_due in (webhooks_deliver_due,):
+        for deliver_due in (webhooks_deliver_due, reminders_deliver_due):
             totals.update(deliver_due(limit=limit))
         self.stdout.write(" ".join(f"{name}={totals[name]}" for name in ("sent", "failed", "skipped")))
