@@ -279,3 +279,50 @@ def test_webhooks_are_for_managers_only():
     body = {"url": "https://hooks.example.com/in", "events": ["booking.created"]}
     assert booker.post(f"{API}/webhook/", body, format="json").status_code == 403
     assert WebhookEndpoint.objects.count() == 1
+
+
+# --- Admin -----------------------------------------------------------------------------------------
+
+
+def admin_client(role=roles.MANAGER):
+    from django.test import Client
+
+    user = user_in(role, f"staff-{role}", is_staff=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_manager_adds_an_endpoint_in_the_admin_and_a_secret_is_generated():
+    from django.urls import reverse
+
+    form = {"url": "https://hooks.example.com/in", "events": ["booking.created", "booking.cancelled"], "secret": "", "active": "on"}
+    answer = admin_client().post(reverse("admin:scheduling_webhookendpoint_add"), form)
+    assert answer.status_code == 302
+    hook = WebhookEndpoint.objects.get()
+    assert hook.secret.startswith("whsec_") and hook.events == ["booking.created", "booking.cancelled"]
+
+
+def test_the_admin_lists_deliveries_with_their_attempts_and_resends_them(receiver, resource, customer):
+    from django.urls import reverse
+
+    endpoint(url=receiver.url)
+    receiver.script = [500]
+    book(resource, customer)
+    delivery = WebhookDelivery.objects.get()
+    webhooks.webhook_deliver(delivery_id=delivery.pk)
+    client = admin_client()
+    page = client.get(reverse("admin:scheduling_webhookdelivery_change", args=[delivery.pk]))
+    assert page.status_code == 200 and "HTTP 500" in page.content.decode()
+    answer = client.post(
+        reverse("admin:scheduling_webhookdelivery_changelist"), {"action": "resend", "_selected_action": [delivery.pk]}
+    )
+    assert answer.status_code == 302
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("pending", 0)
+
+
+def test_webhook_endpoints_are_not_shown_to_bookers_in_the_admin():
+    from django.urls import reverse
+
+    assert admin_client(roles.BOOKER).get(reverse("admin:scheduling_webhookendpoint_changelist")).status_code == 403
