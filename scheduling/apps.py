@@ -19,5 +19,10 @@ class SchedulingConfig(AppConfig):
         # Every receiver (booking notices, owner grants, e-mail tracking) registers on import.
         from scheduling import signals  # noqa: F401
 
+        # The audited models and the audit context's hook (docs/spec.md §15.1).
+        from scheduling import audit
+
+        audit.register_audited_models()
+
         # Registers the deploy check that anymail's webhooks are mounted behind their guard.
         from scheduling import webhooks  # noqa: F401

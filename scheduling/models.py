@@ -4,7 +4,10 @@ Invariants that a database can hold live here as constraints; the rules that nee
 (availability, transitions) live in `scheduling.services`.
 """
 
+import base64
+import binascii
 import datetime as dt
+import secrets
 import zoneinfo
 
 from django import forms
@@ -18,6 +21,7 @@ from django.db.models import Func, Q
 from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 
+from scheduling.outbound import validate_outbound_url
 from scheduling.validators import (
     METADATA_MAX_DEPTH,
     json_text_deeper_than,
@@ -66,6 +70,23 @@ def empty_object() -> dict:
 
 def empty_list() -> list:
     return []
+
+
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 60 * 24 * 60  # 60 days
+
+
+def validate_reminder_minutes(value) -> None:
+    """A list of at most MAX_REMINDERS distinct whole minutes, each 1 … MAX_REMINDER_MINUTES."""
+    if not isinstance(value, list) or len(value) > MAX_REMINDERS:
+        raise ValidationError(f"Send a list of at most {MAX_REMINDERS} numbers of minutes.", code="invalid_reminders")
+    for minutes in value:
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_REMINDER_MINUTES:
+            raise ValidationError(
+                f"Each reminder is a whole number of minutes from 1 to {MAX_REMINDER_MINUTES}.", code="invalid_reminders"
+            )
+    if len(set(value)) != len(value):
+        raise ValidationError("Each reminder time may appear once.", code="invalid_reminders")
 
 
 class MetadataFormField(forms.JSONField):
@@ -201,6 +222,12 @@ class ResourceType(models.Model):
         max_length=7,
         default="#4f46e5",
         validators=[validate_single_line, RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour of the form #rrggbb.")],
+    )
+    reminder_before = models.JSONField(
+        default=empty_list,
+        blank=True,
+        validators=[validate_reminder_minutes],
+        help_text="Minutes before the start at which the customer is reminded by e-mail, e.g. [1440, 60].",
     )
 
     class Meta:
@@ -640,3 +667,145 @@ class StaffPreference(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class WebhookEvent(models.TextChoices):
+    BOOKING_CREATED = "booking.created", "Booking created"
+    BOOKING_CONFIRMED = "booking.confirmed", "Booking confirmed"
+    BOOKING_CANCELLED = "booking.cancelled", "Booking cancelled"
+    BOOKING_RESCHEDULED = "booking.rescheduled", "Booking rescheduled"
+    BOOKING_COMPLETED = "booking.completed", "Booking completed"
+    BOOKING_NO_SHOW = "booking.no_show", "Booking no-show"
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_secret_key(secret: str) -> bytes:
+    """The HMAC key: the base64 after "whsec_" (Standard Webhooks)."""
+    return base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+
+
+def validate_webhook_secret(value: str) -> None:
+    try:
+        key = webhook_secret_key(value) if value.startswith(WEBHOOK_SECRET_PREFIX) else b""
+    except (binascii.Error, ValueError):
+        key = b""
+    if not 24 <= len(key) <= 64:
+        raise ValidationError("Use whsec_ followed by the base64 of 24 to 64 random bytes.", code="invalid_secret")
+
+
+def validate_webhook_events(value) -> None:
+    if not isinstance(value, list) or not value or not all(isinstance(e, str) for e in value):
+        raise ValidationError("Send a non-empty list of event types.", code="invalid_events")
+    unknown = sorted(set(value) - set(WebhookEvent.values))
+    if unknown:
+        raise ValidationError(
+            f"Unknown event types: {', '.join(unknown)}; known: {', '.join(WebhookEvent.values)}.", code="invalid_events"
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("Each event type may appear once.", code="invalid_events")
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver that managers registered for booking events (docs/spec.md §15.2)."""
+
+    url = models.URLField(max_length=500, validators=[validate_single_line, validate_outbound_url])
+    events = models.JSONField(validators=[validate_webhook_events], help_text="The event types sent here, e.g. [\"booking.created\"].")
+    secret = models.CharField(
+        max_length=200,
+        default=new_webhook_secret,
+        blank=True,
+        validators=[validate_webhook_secret],
+        help_text="whsec_<base64>: the key of the Standard Webhooks signature; generated when left empty.",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """The outbox row of one event for one endpoint, written in the writer's transaction.
+
+    The body is rendered when the row is written, so every attempt sends the same bytes under the
+    same `webhook-id`, which receivers use to drop duplicates. Delivery: `scheduling.services.webhooks`.
+    """
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    message_id = models.CharField(max_length=64, unique=True)
+    body = models.TextField()
+    state = models.CharField(max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty when nothing is scheduled.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    attempt_log = models.JSONField(default=empty_list, blank=True, help_text="One entry per attempt: when, and the answer or error.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The due query of every delivery run, as for notices.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+                condition=Q(state__in=[NotificationState.PENDING, NotificationState.FAILED]),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=NotificationState.values), name="webhook_delivery_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint_id} ({self.state})"
+
+
+class Reminder(models.Model):
+    """The outbox row of one reminder e-mail: due `minutes_before` the booking's start (§15.3).
+
+    `next_attempt_at` is the due time; a move of the booking re-plans it. Rendered when sent, so
+    the e-mail shows the booking as it is then.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    minutes_before = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="The due time; empty when nothing is scheduled.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.CharField(max_length=200, blank=True, default="", help_text="Why no e-mail went out, if none did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_due_idx",
+                condition=Q(state__in=[NotificationState.PENDING, NotificationState.FAILED]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "minutes_before"], name="reminder_one_per_offset"),
+            models.CheckConstraint(condition=Q(state__in=NotificationState.values), name="reminder_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.minutes_before} min before booking {self.booking_id} ({self.state})"

@@ -13,15 +13,18 @@ VIEWER = "scheduling_viewer"
 MODELS = ("resourcetype", "resource", "customer", "booking", "availability", "scheduleexception")
 ALL_ACTIONS = ("view", "add", "change", "delete")
 
+# Webhook receivers see every booking: managers only.
+WEBHOOKS = {f"{action}_webhookendpoint" for action in ALL_ACTIONS} | {"view_webhookdelivery", "change_webhookdelivery"}
 # The e-mail outbox is read-only for everyone; "change" is the resend action.
-OUTBOX_READ = {"view_notification"}
+OUTBOX_READ = {"view_notification", "view_reminder"}
 OUTBOX_RESEND = {"change_notification"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     MANAGER: {f"{action}_{model}" for model in MODELS for action in ALL_ACTIONS}
     | {"override_availability", "approve_booking", "manage_schedule", "book_resource"}
     | OUTBOX_READ
-    | OUTBOX_RESEND,
+    | OUTBOX_RESEND
+    | WEBHOOKS,
     BOOKER: {f"view_{model}" for model in MODELS}
     | {"add_booking", "change_booking", "add_customer", "change_customer", "book_resource"}
     | OUTBOX_READ

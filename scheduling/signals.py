@@ -4,6 +4,9 @@
   saves with `update_fields` naming what it changed, so the receiver can tell the event from the
   save alone: a new row is "created", a save whose fields include `status` is that transition. It
   records the notice in the outbox in the saving transaction; delivery happens after commit.
+- The same save writes the booking's webhook deliveries (created, the transitions, rescheduled when
+  the times or the resource change) into their outbox, also in the saving transaction.
+- And its reminders (§15.3): planned on create, re-planned when the start or the resource changes.
 - A resource's owner holds the `manage_schedule` grant on it (docs/spec.md §7): given on create here,
   moved on an owner change by `scheduling.services.resources`, dropped with the resource here.
 - anymail's tracking webhooks update a notice's delivery log.
@@ -16,7 +19,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from scheduling.models import Booking, Resource
-from scheduling.services import group_notices, notifications, preferences, resources
+from scheduling.services import group_notices, notifications, preferences, reminders, resources, webhooks
 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
@@ -30,6 +33,20 @@ def write_booking_notice(sender, instance: Booking, created: bool, raw: bool, up
     event = notifications.booking_event(created=created, update_fields=update_fields, status=instance.status)
     if event is not None:
         notifications.notification_record(booking_id=instance.pk, event=event)
+
+
+@receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_webhooks")
+def write_booking_webhooks(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
+    if raw:
+        return
+    events = webhooks.booking_webhook_events(created=created, update_fields=update_fields, status=instance.status)
+    webhooks.webhook_deliveries_record(booking_id=instance.pk, events=events)
+
+
+@receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_reminders")
+def plan_booking_reminders(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
+    if not raw and reminders.booking_needs_reminder_plan(created=created, update_fields=update_fields):
+        reminders.booking_reminders_plan(booking=instance, created=created)
 
 
 @receiver(post_save, sender=Resource, dispatch_uid="scheduling.owner_grant_on_create")

@@ -5,20 +5,33 @@ The default task backend runs them right after commit in the same process; produ
 """
 
 import datetime as dt
+import functools
 
 from django.db import transaction
 from django_tasks import task
 
-from scheduling.services import notifications, policies
+from scheduling.audit import audit_context
+from scheduling.services import notifications, policies, reminders, webhooks
 
 
-@task()
+def worker_task(function):
+    """A task whose writes the audit trail records under the "worker" channel (docs/spec.md §15.1)."""
+
+    @functools.wraps(function)
+    def in_worker(*args, **kwargs):
+        with audit_context(channel="worker"):
+            return function(*args, **kwargs)
+
+    return task()(in_worker)
+
+
+@worker_task
 def deliver_notification(notification_id: int) -> str:
     """Send one outbox notice; a failure is recorded on the row with its next attempt, not raised."""
     return notifications.notification_deliver(notification_id=notification_id)
 
 
-@task()
+@worker_task
 def expire_approval(booking_id: int) -> bool:
     """Cancel a booking still awaiting approval once its time is up; a no-op when it is not (yet) due."""
     return policies.approval_expire(booking_id=booking_id)
@@ -33,3 +46,15 @@ def schedule_approval_expiry(booking_id: int, expires_at: dt.datetime) -> None:
             expire_approval.using(run_after=expires_at).enqueue(booking_id)
 
     transaction.on_commit(enqueue, robust=True)
+
+
+@worker_task
+def deliver_webhook(delivery_id: int) -> str:
+    """Send one webhook delivery; a failure is recorded on the row with its next attempt, not raised."""
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@worker_task
+def deliver_reminder(reminder_id: int) -> str:
+    """Send one due reminder e-mail (or skip it: cancelled, started); a failure is retried."""
+    return reminders.reminder_deliver(reminder_id=reminder_id)

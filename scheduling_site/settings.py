@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "auditlog",
     "scheduling",
 ]
 
@@ -120,6 +121,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Each staff user's own time zone for the whole request (scheduling/middleware.py).
     "scheduling.middleware.UserTimeZoneMiddleware",
+    # Channel and actor of the audit trail (docs/spec.md §15.1); after authentication.
+    "scheduling.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a login refused for lockout into its 429 page.
@@ -269,6 +272,12 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 NOTIFICATION_RETRY_SECONDS = env_int("NOTIFICATION_RETRY_SECONDS", 60)
 if NOTIFICATION_MAX_ATTEMPTS < 1 or NOTIFICATION_RETRY_SECONDS < 1:
     raise ImproperlyConfigured("NOTIFICATION_MAX_ATTEMPTS and NOTIFICATION_RETRY_SECONDS must be at least 1.")
+# Webhook deliveries ride on the same outbox, with the same budget and backoff. Their receivers must
+# be public https:// addresses; true opens loopback, private networks and plain http (on-premise
+# receivers, tests) — docs/spec.md §15.2.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# The audit trail stores before/after as JSON values, not auditlog's legacy strings.
+AUDITLOG_STORE_JSON_CHANGES = True
 
 # anymail's own settings under their own names, as ANYMAIL_<NAME> variables: ANYMAIL_WEBHOOK_SECRET,
 # ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_API_KEY…

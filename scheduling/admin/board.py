@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from scheduling.admin.forms import transition_refusal
 from scheduling.admin.pages import wide_page
+from scheduling.audit import audit_context
 from scheduling.models import Booking
 from scheduling.permissions import permitted_resources, restrict
 from scheduling.models import BookingStatus
@@ -56,7 +57,8 @@ def transition_view(model_admin, request, object_id: int):
         return JsonResponse({"error": "Use POST."}, status=405, headers={"Allow": "POST"})
     booking = get_object_or_404(restrict(request.user, Booking.objects.all()), pk=object_id)
     try:
-        booking_transition(booking=booking, to_status=request.POST.get("to_status", ""), by=request.user)
+        with audit_context(channel="board"):
+            booking_transition(booking=booking, to_status=request.POST.get("to_status", ""), by=request.user)
     except PermissionDenied as denied:
         return JsonResponse({"error": str(denied)}, status=403)
     except InvalidTransition as refused:

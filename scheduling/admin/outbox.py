@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from scheduling.admin.permissions import LayeredPermissionAdmin
-from scheduling.models import Booking, Notification
+from scheduling.models import Booking, Notification, Reminder
 from scheduling.permissions import can
 from scheduling.services.notifications import notification_resend
 
@@ -93,6 +93,34 @@ class NotificationAdmin(LayeredPermissionAdmin):
 
     def get_actions(self, request):
         # Read-only list all the same: no bulk delete of notices on their own.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(Reminder)
+class ReminderAdmin(LayeredPermissionAdmin):
+    """Reminders (docs/spec.md §15.3): read-only; planned and sent by `scheduling.services.reminders`."""
+
+    list_display = ["id", "booking_id", "minutes_before", "state", "next_attempt_at", "attempts", "sent_at", "skipped"]
+    list_filter = ["state"]
+    search_fields = ["=booking__id"]
+    readonly_fields = [
+        "booking", "minutes_before", "state", "attempts", "last_error", "next_attempt_at", "sent_at", "skipped",
+        "created_at", "updated_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Reminders go with their booking, as notices do.
+        return can(request.user, "delete", model=Booking)
+
+    def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions

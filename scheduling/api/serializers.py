@@ -10,11 +10,14 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.validators import RegexValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from scheduling import audit
 from scheduling.ids import parse_id
 from scheduling.api.fields import (
     AwareDateTimeField,
@@ -41,7 +44,15 @@ from scheduling.models import (
     ResourceType,
     ScheduleException,
     policy_errors,
+    WebhookEndpoint,
+    WebhookEvent,
+    MAX_REMINDER_MINUTES,
+    MAX_REMINDERS,
+    validate_reminder_minutes,
+    validate_webhook_events,
+    validate_webhook_secret,
 )
+from scheduling.services.webhooks import secret_or_new
 from scheduling.engine import ConflictKind
 from scheduling.permissions import may_name_any_customer, restrict
 from scheduling.services.availability import MAX_CHECK_SPAN, MAX_SLOT_WINDOW, MIN_SLOT_STEP, validate_interval
@@ -146,10 +157,35 @@ def validate_policy(values: dict) -> None:
         raise serializers.ValidationError(errors)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": MAX_REMINDER_MINUTES},
+        "maxItems": MAX_REMINDERS,
+        "uniqueItems": True,
+    }
+)
+class ReminderMinutesField(serializers.JSONField):
+    """A list of minutes, checked as a whole by the model's validator (one flat list of messages)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[validate_reminder_minutes], **kwargs)
+
+
+@extend_schema_field({"type": "array", "items": {"enum": WebhookEvent.values, "type": "string"}, "minItems": 1, "uniqueItems": True})
+class WebhookEventsField(serializers.JSONField):
+    def __init__(self, **kwargs):
+        super().__init__(validators=[validate_webhook_events], **kwargs)
+
+
 class ResourceTypeSerializer(ScheduledModelSerializer):
+    reminder_before = ReminderMinutesField(
+        required=False, help_text="Minutes before the start at which the customer is reminded by e-mail, e.g. [1440, 60]."
+    )
+
     class Meta:
         model = ResourceType
-        fields = ["id", "name", "color", *POLICY_FIELDS]
+        fields = ["id", "name", "color", *POLICY_FIELDS, "reminder_before"]
 
     def validate(self, attrs):
         validate_policy({name: attrs.get(name, getattr(self.instance, name, None)) for name in POLICY_FIELDS})
@@ -174,6 +210,65 @@ class ResourceSerializer(ScheduledModelSerializer):
             values[name] = getattr(resource_type, name, None) if own is None else own
         validate_policy(values)
         return attrs
+
+
+# whsec_ and the base64 of 24 to 64 bytes (8–21 groups of four characters and an optional padded tail).
+WEBHOOK_SECRET_PATTERN = r"^(?:|whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$"
+
+
+class WebhookEndpointSerializer(ScheduledModelSerializer):
+    events = WebhookEventsField()
+    secret = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        validators=[RegexValidator(WEBHOOK_SECRET_PATTERN, "Use whsec_ followed by the base64 of 24 to 64 random bytes.")],
+        help_text="whsec_<base64 of 24 to 64 bytes>; generated when not given or empty.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "secret", "active", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_secret(self, value):
+        value = secret_or_new(value)
+        validate_webhook_secret(value)
+        return value
+
+    def create(self, validated_data):
+        validated_data.setdefault("secret", secret_or_new(None))
+        return super().create(validated_data)
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    """One audit row (docs/spec.md §15.1): when, who, through which channel, what changed, why."""
+
+    at = serializers.DateTimeField(source="timestamp", read_only=True)
+    actor = serializers.SerializerMethodField(help_text="The username, or null for the back-office itself.")
+    channel = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField(help_text='{"field": [before, after], …}')
+    reason = serializers.SerializerMethodField()
+
+    def get_actor(self, entry) -> str | None:
+        return entry.actor.get_username() if entry.actor is not None else None
+
+    def get_channel(self, entry) -> str | None:
+        return audit.entry_channel(entry)
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2, "items": {}}})
+    def get_changes(self, entry) -> dict:
+        return entry.changes_dict
+
+    def get_reason(self, entry) -> str:
+        return audit.entry_reason(entry)
+
+
+class AuditHistoryPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = AuditEntrySerializer(many=True)
 
 
 class CustomerSerializer(ScheduledModelSerializer):

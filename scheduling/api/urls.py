@@ -61,6 +61,7 @@ router.register("availability", views.AvailabilityViewSet, basename="availabilit
 router.register("exception", views.ScheduleExceptionViewSet, basename="exception")
 router.register("booking_group", groups.BookingGroupViewSet, basename="booking_group")
 router.register("series", groups.BookingSeriesViewSet, basename="series")
+router.register("webhook", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("scheduling/", include(router.urls)),

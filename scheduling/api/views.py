@@ -16,9 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from scheduling import audit
 from scheduling.api import filters, schema
 from scheduling.api.permissions import LayeredPermission
 from scheduling.api.serializers import (
+    AuditEntrySerializer,
+    AuditHistoryPageSerializer,
     AvailabilityAnswerSerializer,
     AvailabilitySerializer,
     AvailableQuerySerializer,
@@ -30,9 +33,10 @@ from scheduling.api.serializers import (
     ScheduleExceptionSerializer,
     SlotsAnswerSerializer,
     SlotsQuerySerializer,
+    WebhookEndpointSerializer,
 )
 from scheduling.ids import parse_id
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException, WebhookEndpoint
 from scheduling.permissions import can, may_name_any_customer, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
@@ -44,6 +48,7 @@ class ScopedViewSet(viewsets.ModelViewSet):
     """CRUD over the rows the user may see; a row's resource decides what the user may do to it."""
 
     permission_classes = [LayeredPermission]
+    filterset_class = None
     ordering: tuple[str, ...] = ("id",)
     conflict_responses: dict = {}
 
@@ -59,6 +64,13 @@ class ScopedViewSet(viewsets.ModelViewSet):
             raise Http404
         self.kwargs[lookup] = pk
         return super().get_object()
+
+    @extend_schema(responses={200: AuditHistoryPageSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request, pk=None):
+        """The object's audit trail, newest first (docs/spec.md §15.1)."""
+        page = self.paginate_queryset(audit.entries_for(self.get_object()))
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 
     def perform_create(self, serializer):
         self.require("add", serializer.validated_data.get("resource"))
@@ -144,6 +156,13 @@ class ScheduleExceptionViewSet(ScopedViewSet):
     serializer_class = ScheduleExceptionSerializer
     filterset_class = filters.ScheduleExceptionFilter
     ordering = ("start_at", "id")
+
+
+class WebhookEndpointViewSet(ScopedViewSet):
+    """Managers' webhook receivers (docs/spec.md §15.2): model permissions only, no per-resource grant."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
 
 
 class BookingViewSet(ScopedViewSet):

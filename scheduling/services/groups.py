@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from scheduling import engine, permissions, selectors
+from scheduling import audit, engine, permissions, selectors
 from scheduling.models import Booking, BookingGroup, BookingStatus, Customer, Resource, ResourceType
 from scheduling.services import bookings as booking_service
-from scheduling.services import group_notices, notifications
+from scheduling.services import group_notices, notifications, reminders, webhooks
 from scheduling.services.availability import MAX_SLOT_WINDOW, conflicts_by_interval, slot_step, validate_interval, widest_buffers
 from scheduling.services.policies import resource_policy
 from scheduling.services.errors import BookingConflict, GroupConflict
@@ -111,7 +111,7 @@ def write_parts(parts: list[Booking]) -> list[Booking]:
     writer that bypassed the service and won a race turns into the same GroupConflict."""
     try:
         with transaction.atomic():
-            return Booking.objects.bulk_create(parts)
+            written = Booking.objects.bulk_create(parts)
     except IntegrityError as error:
         if "booking_no_overlap" not in str(error):
             raise
@@ -121,6 +121,26 @@ def write_parts(parts: list[Booking]) -> list[Booking]:
         raise GroupConflict(
             [(r.pk, c) for r in resources for per in found[r.pk] for c in per] or [(parts[0].resource_id, _unknown(parts[0]))]
         ) from error
+    _parts_written(written)
+    return written
+
+
+def _parts_written(parts: list[Booking]) -> None:
+    """What the `post_save` receivers do for one booking, which `bulk_create` does not call: each
+    part's webhooks (endpoints read once) and the reminders, planned once per group (on its first
+    part, the resource with the lowest id) or per booking of a single-resource series; and each
+    part's audit entry."""
+    audit.log_bulk_created(parts)
+    endpoints = webhooks.active_endpoints()
+    if endpoints:
+        for part in parts:
+            events = webhooks.booking_webhook_events(created=True, update_fields=None, status=part.status)
+            webhooks.webhook_deliveries_record(booking_id=part.pk, events=events, endpoints=endpoints)
+    reminded = set()
+    for part in parts:
+        if part.resource.type.reminder_before and (part.group_id is None or part.group_id not in reminded):
+            reminded.add(part.group_id)
+            reminders.booking_reminders_plan(booking=part, created=True)
 
 
 def _unknown(part: Booking) -> engine.Conflict:

@@ -2,8 +2,9 @@
 
 `notification_record` writes the notice — recipients and the rendered message — in the booking's own
 transaction and enqueues its delivery after commit. `notification_deliver` claims a due row, sends it
-through Django's mail API (SMTP or any anymail ESP, a settings choice) and records the outcome; a
-failure is stored with a next attempt time, never raised, so the request that saved the booking
+through Django's mail API (SMTP or any anymail ESP, a settings choice) and records the outcome
+(`scheduling.services.outbox`, shared with the webhooks); a failure is stored with a next attempt
+time, never raised, so the request that saved the booking
 never fails because of a mail server.
 """
 
@@ -25,16 +26,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from scheduling.ids import parse_id
+from scheduling.services import outbox
 from scheduling.services.policies import approval_recipients
 from scheduling.models import Booking, BookingStatus, Notification, NotificationEvent, NotificationState
 from scheduling.validators import validate_single_line
 
 logger = logging.getLogger(__name__)
-
-# Longer than any send may take (EMAIL_TIMEOUT, an ESP's HTTP timeout), so a row being sent is
-# never claimed twice; a process that dies mid-send makes the row due again when it ends.
-CLAIM_LEASE = dt.timedelta(minutes=10)
-MAX_RETRY_DELAY = dt.timedelta(hours=6)
 
 # The status changes that are news to the customer; completion and no-show are not.
 EVENT_OF_STATUS = {
@@ -160,9 +157,7 @@ def _deliver_after_commit(notification_id: int) -> None:
     # The task module imports this one, hence the import here.
     from scheduling.tasks import deliver_notification
 
-    # robust: a task backend that cannot enqueue (database worker's table unreachable…) must not
-    # turn a committed booking into an error; the row stays due for `send_notifications`.
-    transaction.on_commit(lambda: deliver_notification.enqueue(notification_id), robust=True)
+    outbox.enqueue_after_commit(deliver_notification, notification_id)
 
 
 # --- Rendering ------------------------------------------------------------------------------------
@@ -227,63 +222,30 @@ def _from_address() -> str:
 
 def notification_deliver(*, notification_id: int) -> str:
     """Send one due notice once; returns its state afterwards, or "skipped" when it was not due."""
-    notification = _claim(notification_id)
-    if notification is None:
-        return "skipped"
-    try:
-        message_id = _send(notification)
-    except Exception as error:  # noqa: BLE001 — any backend failure is recorded, never raised
-        _record_failure(notification, error)
-        return NotificationState.FAILED
-    _record_success(notification, message_id)
-    return NotificationState.SENT
+    from scheduling.tasks import deliver_notification
+
+    return outbox.deliver(Notification, notification_id, _send, task=deliver_notification)
 
 
 def notifications_deliver_due(*, limit: int | None = None) -> dict[str, int]:
     """Deliver every due notice, oldest due first: the retry run of `send_notifications`."""
-    due = notifications_due().order_by("next_attempt_at", "id").values_list("pk", flat=True)
-    outcomes = {NotificationState.SENT.value: 0, NotificationState.FAILED.value: 0, "skipped": 0}
-    for notification_id in list(due[:limit] if limit else due):
-        outcomes[notification_deliver(notification_id=notification_id)] += 1
-    return outcomes
+    return outbox.deliver_due(Notification, lambda pk: notification_deliver(notification_id=pk), limit=limit)
 
 
 def notifications_due():
-    return Notification.objects.filter(_due_condition(timezone.now()))
+    return outbox.due(Notification)
 
 
 def notification_resend(*, notification: Notification) -> None:
     """Make a notice due now with a fresh attempt budget, and deliver it after commit (staff action)."""
-    Notification.objects.filter(pk=notification.pk).update(
-        state=NotificationState.PENDING, attempts=0, last_error="", next_attempt_at=timezone.now(), updated_at=timezone.now()
-    )
+    outbox.reset(notification)
     _deliver_after_commit(notification.pk)
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
-    """Exponential backoff: the base delay doubled for every attempt after the first, capped."""
-    delay = dt.timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS) * 2 ** max(attempts - 1, 0)
-    return min(delay, MAX_RETRY_DELAY)
+retry_delay = outbox.retry_delay
 
 
-def _due_condition(now: dt.datetime) -> Q:
-    return Q(
-        state__in=[NotificationState.PENDING, NotificationState.FAILED],
-        next_attempt_at__lte=now,
-        attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS,
-    )
-
-
-def _claim(notification_id: int) -> Notification | None:
-    # One conditional UPDATE: of two workers racing for a row, exactly one sees a row count of 1.
-    now = timezone.now()
-    claimed = Notification.objects.filter(_due_condition(now), pk=notification_id).update(
-        attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE, updated_at=now
-    )
-    return Notification.objects.get(pk=notification_id) if claimed else None
-
-
-def _send(notification: Notification) -> str:
+def _send(notification: Notification) -> dict:
     recipients = notification.recipients
     message = EmailMultiAlternatives(
         subject=notification.subject,
@@ -297,7 +259,7 @@ def _send(notification: Notification) -> str:
     message.metadata = {"notification_id": str(notification.pk), "booking_id": str(notification.booking_id)}
     message.tags = [f"booking-{notification.event}"]
     message.send()
-    return _esp_message_id(message)
+    return {"esp_message_id": _esp_message_id(message)}
 
 
 def _esp_message_id(message) -> str:
@@ -307,42 +269,6 @@ def _esp_message_id(message) -> str:
     if isinstance(status.message_id, set):
         return " ".join(sorted(str(i) for i in status.message_id))[:255]
     return str(status.message_id)[:255]
-
-
-def _record_success(notification: Notification, message_id: str) -> None:
-    now = timezone.now()
-    Notification.objects.filter(pk=notification.pk).update(
-        state=NotificationState.SENT,
-        sent_at=now,
-        next_attempt_at=None,
-        last_error="",
-        esp_message_id=message_id,
-        updated_at=now,
-    )
-
-
-def _record_failure(notification: Notification, error: Exception) -> None:
-    now = timezone.now()
-    gave_up = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
-    next_attempt_at = None if gave_up else now + retry_delay(notification.attempts)
-    logger.warning("Notice %s failed (attempt %s): %s", notification.pk, notification.attempts, error)
-    Notification.objects.filter(pk=notification.pk).update(
-        state=NotificationState.FAILED,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-        next_attempt_at=next_attempt_at,
-        updated_at=now,
-    )
-    if next_attempt_at is not None:
-        _retry_later(notification.pk, next_attempt_at)
-
-
-def _retry_later(notification_id: int, run_after: dt.datetime) -> None:
-    # A backend that can defer (django_tasks_db) retries by itself; the immediate backend cannot,
-    # and `send_notifications` picks the row up when it is due.
-    from scheduling.tasks import deliver_notification
-
-    if deliver_notification.get_backend().supports_defer:
-        deliver_notification.using(run_after=run_after).enqueue(notification_id)
 
 
 # --- Tracking (anymail webhooks) ------------------------------------------------------------------
