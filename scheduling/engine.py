@@ -54,6 +54,7 @@ class Conflict:
     start_at: dt.datetime
     end_at: dt.datetime
     status: str | None = None  # the other booking's, for kind BOOKING
+    reason: str | None = None  # the exception's, for kind EXCEPTION (an imported one names its source)
 
     @property
     def overridable(self) -> bool:
@@ -69,6 +70,7 @@ class Busy:
     start_at: dt.datetime
     end_at: dt.datetime
     status: str | None = None
+    reason: str | None = None
 
 
 # --- Interval arithmetic ----------------------------------------------------------------------------
@@ -182,6 +184,14 @@ def wall_span_to_utc(wall_start: dt.datetime, wall_end: dt.datetime, zone_name: 
     return tuple(merge(pieces))
 
 
+def whole_days_to_utc(first: dt.date, stop: dt.date, zone_name: str) -> Interval:
+    """The UTC instants of the local days [first, stop) in `zone_name`: midnight to midnight, so a
+    day of a DST change lasts 23 or 25 hours, and a midnight that does not exist starts at the
+    day's first instant."""
+    pieces = wall_span_to_utc(dt.datetime.combine(first, MIDNIGHT), dt.datetime.combine(stop, MIDNIGHT), zone_name)
+    return pieces[0][0], pieces[-1][1]
+
+
 def working_intervals(windows: Sequence[WorkingWindow], zone_name: str, start: dt.datetime, end: dt.datetime) -> list[Interval] | None:
     """The working time of a resource within [start, end), merged; None means "around the clock"."""
     if not windows:
@@ -228,7 +238,7 @@ def find_conflicts(
         (b for b in busy if overlaps((b.start_at, b.end_at), (start, end)) and not (b.kind == ConflictKind.BOOKING and b.id == ignore_booking_id)),
         key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id),
     )
-    conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status) for b in overlapping)
+    conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status, b.reason) for b in overlapping)
     if working is not None:
         conflicts.extend(Conflict(ConflictKind.OUTSIDE_AVAILABILITY, None, s, e) for s, e in subtract((start, end), working))
     return conflicts

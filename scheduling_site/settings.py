@@ -277,6 +277,12 @@ TASKS = {
     }
 }
 
+# --- Calendars and outgoing HTTP (docs/spec.md §16) ------------------------------------------------
+# Outgoing requests to user-given URLs (calendar subscriptions, webhooks) may reach private and
+# loopback addresses only when this is on: on-premise peers, and tests with a server on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+CALENDAR_SYNC_MINUTES = env_positive_int("CALENDAR_SYNC_MINUTES", 30)
+
 # --- REST API (docs/spec.md §6) ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`; the session

@@ -31,6 +31,7 @@ from scheduling.api.fields import (
     is_json_integer,
 )
 from scheduling.models import (
+    CalendarSubscription,
     MIDNIGHT,
     Availability,
     Booking,
@@ -216,12 +217,29 @@ class AvailabilitySerializer(ScheduledModelSerializer):
 class ScheduleExceptionSerializer(ScheduledModelSerializer):
     class Meta:
         model = ScheduleException
-        fields = ["id", "resource", "start_at", "end_at", "reason"]
+        fields = ["id", "resource", "start_at", "end_at", "reason", "kind"]
+        read_only_fields = ["kind"]
 
     def validate(self, attrs):
         # Leave may last years; only the calendar bounds it.
         validate_stored_interval(attrs, self.instance, max_span=dt.timedelta.max)
         return attrs
+
+
+class CalendarSubscriptionSerializer(ScheduledModelSerializer):
+    class Meta:
+        model = CalendarSubscription
+        fields = ["id", "resource", "url", "name", "last_synced_at", "last_error"]
+        read_only_fields = ["last_synced_at", "last_error"]
+
+
+class ResourceFeedSerializer(serializers.Serializer):
+    url = serializers.URLField(read_only=True, help_text="The secret ICS URL; anyone who has it can read the feed.")
+    details = StrictBooleanField(help_text="Customer names and notes instead of \"Busy\".")
+
+
+class ResourceFeedRotateSerializer(serializers.Serializer):
+    details = StrictBooleanField(required=False, help_text="Change the details choice with the new URL.")
 
 
 # --- Availability questions ------------------------------------------------------------------------
@@ -235,11 +253,16 @@ class ConflictSerializer(serializers.Serializer):
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False, help_text="Only for kind booking.")
+    reason = serializers.CharField(
+        required=False, help_text="Only for kind exception: its reason; an imported busy time names its source (docs/spec.md §16.1)."
+    )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if data["kind"] != ConflictKind.BOOKING:
             data.pop("status", None)
+        if data["kind"] != ConflictKind.EXCEPTION:
+            data.pop("reason", None)
         return data
 
 

@@ -41,6 +41,7 @@ router.register("customer", views.CustomerViewSet, basename="customer")
 router.register("booking", views.BookingViewSet, basename="booking")
 router.register("availability", views.AvailabilityViewSet, basename="availability")
 router.register("exception", views.ScheduleExceptionViewSet, basename="exception")
+router.register("calendar_subscription", views.CalendarSubscriptionViewSet, basename="calendar_subscription")
 
 urlpatterns = [
     path("scheduling/", include(router.urls)),

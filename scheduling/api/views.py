@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -23,8 +24,11 @@ from scheduling.api.serializers import (
     AvailabilitySerializer,
     AvailableQuerySerializer,
     BookingSerializer,
+    CalendarSubscriptionSerializer,
     CheckAvailabilitySerializer,
     CustomerSerializer,
+    ResourceFeedRotateSerializer,
+    ResourceFeedSerializer,
     ResourceSerializer,
     ResourceTypeSerializer,
     ScheduleExceptionSerializer,
@@ -32,10 +36,12 @@ from scheduling.api.serializers import (
     SlotsQuerySerializer,
 )
 from scheduling.ids import parse_id
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException
+from scheduling.models import Availability, Booking, CalendarSubscription, Customer, Resource, ResourceFeed, ResourceType, ScheduleException
 from scheduling.permissions import can, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
+from scheduling.services import calendars as calendar_service
+from scheduling.services import feeds as feed_service
 from scheduling.services import resources as resource_service
 from scheduling.services.bookings import TRANSITION_ACTIONS
 
@@ -92,7 +98,8 @@ class ResourceViewSet(ScopedViewSet):
     serializer_class = ResourceSerializer
     filterset_class = filters.ResourceFilter
     ordering = ("name", "id")
-    permission_actions = {"slots": "view", "available": "view"}
+    # The feed's URL is a secret that shows every booking's time: managers only (docs/spec.md §16.2).
+    permission_actions = {"slots": "view", "available": "view", "feed": "change", "feed_rotate": "change"}
     conflict_responses = {"destroy": schema.PROTECTED}
 
     def perform_update(self, serializer):
@@ -124,6 +131,26 @@ class ResourceViewSet(ScopedViewSet):
         return Response(self.get_serializer(free, many=True).data)
 
 
+    @extend_schema(request=None, responses={200: ResourceFeedSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def feed(self, request, pk=None):
+        feed = feed_service.resource_feed(by=request.user, resource=self.get_object())
+        return Response(_feed_answer(request, feed))
+
+    @extend_schema(request=ResourceFeedRotateSerializer, responses={200: ResourceFeedSerializer})
+    @action(detail=True, methods=["post"], url_path="feed/rotate", filterset_class=None, pagination_class=None)
+    def feed_rotate(self, request, pk=None):
+        resource = self.get_object()
+        body = ResourceFeedRotateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        feed = feed_service.resource_feed_rotate(by=request.user, resource=resource, details=body.validated_data.get("details"))
+        return Response(_feed_answer(request, feed))
+
+
+def _feed_answer(request, feed: ResourceFeed) -> dict:
+    return {"url": request.build_absolute_uri(reverse("resource_feed", args=[feed.token])), "details": feed.details}
+
+
 class CustomerViewSet(ScopedViewSet):
     queryset = Customer.objects.all()
     serializer_class = CustomerSerializer
@@ -148,6 +175,26 @@ class ScheduleExceptionViewSet(ScopedViewSet):
     serializer_class = ScheduleExceptionSerializer
     filterset_class = filters.ScheduleExceptionFilter
     ordering = ("start_at", "id")
+
+
+class CalendarSubscriptionViewSet(ScopedViewSet):
+    """External calendars whose busy times block a resource; writes through the calendars service."""
+
+    queryset = CalendarSubscription.objects.all()
+    serializer_class = CalendarSubscriptionSerializer
+    filterset_class = filters.CalendarSubscriptionFilter
+    ordering = ("resource_id", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = calendar_service.calendar_subscription_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = calendar_service.calendar_subscription_update(
+            by=self.request.user, subscription=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        calendar_service.calendar_subscription_delete(by=self.request.user, subscription=instance)
 
 
 class BookingViewSet(ScopedViewSet):
