@@ -98,8 +98,9 @@ class ResourceViewSet(ScopedViewSet):
     serializer_class = ResourceSerializer
     filterset_class = filters.ResourceFilter
     ordering = ("name", "id")
-    # The feed's URL is a secret that shows every booking's time: managers only (docs/spec.md §16.2).
-    permission_actions = {"slots": "view", "available": "view", "feed": "change", "feed_rotate": "change"}
+    # The feed's URL is a secret that shows every booking's time: the feeds service lets managers
+    # only; asked as a read here, so an invisible resource is 404 and a visible one 403 (§16.2).
+    permission_actions = {"slots": "view", "available": "view", "feed": "view", "feed_rotate": "view"}
     conflict_responses = {"destroy": schema.PROTECTED}
 
     def perform_update(self, serializer):
