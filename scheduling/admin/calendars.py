@@ -7,6 +7,7 @@ whose last fetch failed shows its error in the list, next to what it imported be
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -24,6 +25,7 @@ class CalendarSubscriptionAdmin(LayeredPermissionAdmin):
     list_select_related = ["resource"]
     fields = ["resource", "url", "name", "last_synced_at", "last_error", "next_sync_at"]
     readonly_fields = ["last_synced_at", "last_error", "next_sync_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["sync_now"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
