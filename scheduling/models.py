@@ -327,7 +327,8 @@ class ScheduleException(models.Model):
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True, default="", validators=[validate_single_line])
-    kind = models.CharField(max_length=16, choices=ExceptionKind.choices, default=ExceptionKind.MANUAL)
+    # Set by the code that writes the row (a person's form is always manual), so no form offers it.
+    kind = models.CharField(max_length=16, choices=ExceptionKind.choices, default=ExceptionKind.MANUAL, editable=False)
     # Where an imported row came from, so that the next import updates it in place (docs/spec.md §16.1).
     subscription = models.ForeignKey(
         CalendarSubscription, on_delete=models.CASCADE, null=True, blank=True, editable=False, related_name="exceptions"

@@ -238,8 +238,8 @@ class ResourceFeedSerializer(serializers.Serializer):
     details = StrictBooleanField(help_text="Customer names and notes instead of \"Busy\".")
 
 
-class ResourceFeedRotateSerializer(serializers.Serializer):
-    details = StrictBooleanField(required=False, help_text="Change the details choice with the new URL.")
+class ResourceFeedDetailsSerializer(serializers.Serializer):
+    details = StrictBooleanField(required=False, help_text="The details choice; left out, it stays as it is.")
 
 
 # --- Availability questions ------------------------------------------------------------------------

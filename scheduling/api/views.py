@@ -27,7 +27,7 @@ from scheduling.api.serializers import (
     CalendarSubscriptionSerializer,
     CheckAvailabilitySerializer,
     CustomerSerializer,
-    ResourceFeedRotateSerializer,
+    ResourceFeedDetailsSerializer,
     ResourceFeedSerializer,
     ResourceSerializer,
     ResourceTypeSerializer,
@@ -132,17 +132,24 @@ class ResourceViewSet(ScopedViewSet):
         return Response(self.get_serializer(free, many=True).data)
 
 
-    @extend_schema(request=None, responses={200: ResourceFeedSerializer})
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    @extend_schema(methods=["GET"], request=None, responses={200: ResourceFeedSerializer})
+    @extend_schema(methods=["PATCH"], request=ResourceFeedDetailsSerializer, responses={200: ResourceFeedSerializer})
+    @action(detail=True, methods=["get", "patch"], filterset_class=None, pagination_class=None)
     def feed(self, request, pk=None):
+        """The feed's URL and details choice; PATCH `{"details": bool}` changes the choice, not the URL."""
         feed = feed_service.resource_feed(by=request.user, resource=self.get_object())
+        if request.method == "PATCH":
+            body = ResourceFeedDetailsSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            if "details" in body.validated_data:
+                feed = feed_service.resource_feed_set_details(by=request.user, feed=feed, details=body.validated_data["details"])
         return Response(_feed_answer(request, feed))
 
-    @extend_schema(request=ResourceFeedRotateSerializer, responses={200: ResourceFeedSerializer})
+    @extend_schema(request=ResourceFeedDetailsSerializer, responses={200: ResourceFeedSerializer})
     @action(detail=True, methods=["post"], url_path="feed/rotate", filterset_class=None, pagination_class=None)
     def feed_rotate(self, request, pk=None):
         resource = self.get_object()
-        body = ResourceFeedRotateSerializer(data=request.data)
+        body = ResourceFeedDetailsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         feed = feed_service.resource_feed_rotate(by=request.user, resource=resource, details=body.validated_data.get("details"))
         return Response(_feed_answer(request, feed))

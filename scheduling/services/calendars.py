@@ -132,9 +132,13 @@ def calendars_sync_all(*, by=permissions.SYSTEM) -> dict[str, int]:
     """Sync every subscription now (`manage.py sync_calendars`); counts by outcome."""
     outcomes = {"updated": 0, "not_modified": 0, "failed": 0}
     interval = _interval()
-    for subscription in CalendarSubscription.objects.select_related("resource").order_by("pk").iterator():
+    # Ids first: no cursor stays open across the fetches, which may take DEADLINE_SECONDS each.
+    for pk in list(CalendarSubscription.objects.order_by("pk").values_list("pk", flat=True)):
+        subscription = CalendarSubscription.objects.select_related("resource").filter(pk=pk).first()
+        if subscription is None:
+            continue  # deleted meanwhile
         outcomes[calendar_sync(subscription=subscription, by=by)] += 1
-        CalendarSubscription.objects.filter(pk=subscription.pk).update(next_sync_at=timezone.now() + interval)
+        CalendarSubscription.objects.filter(pk=pk).update(next_sync_at=timezone.now() + interval)
     return outcomes
 
 

@@ -156,3 +156,13 @@ def test_rotate_refuses_details_that_are_not_a_boolean(manager, room):  # noqa: 
     assert response.status_code == 400
     assert "details" in response.json()
     assert not ResourceFeed.objects.exists()
+
+
+def test_patch_changes_the_details_choice_and_keeps_the_url(manager, room, booking):  # noqa: F811
+    url = feed_url(manager, room)
+
+    answer = client_for(manager).patch(f"{API}/resource/{room.pk}/feed", {"details": True}, format="json").json()
+
+    assert answer == {"url": url, "details": True}
+    _, calendar = subscribe(url)
+    assert str(events(calendar)[booking_uid(booking)]["SUMMARY"]) == "Carla Customer"
