@@ -115,7 +115,9 @@ def calendar_sync(*, subscription: CalendarSubscription, by=permissions.SYSTEM, 
         _record(subscription, last_error=str(error)[:2000] or type(error).__name__)
         return "failed"
     with transaction.atomic():
-        locked = CalendarSubscription.objects.select_for_update().select_related("resource").get(pk=subscription.pk)
+        locked = CalendarSubscription.objects.select_for_update().filter(pk=subscription.pk).first()
+        if locked is None:
+            return "failed"  # deleted while it was being fetched: nothing to keep
         _store(locked, occurrences, window_start=now - SYNC_PAST)
         _record(
             locked,
