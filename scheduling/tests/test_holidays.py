@@ -105,3 +105,17 @@ def test_bad_arguments_are_a_command_error_and_write_nothing(trainers, args, mes
         run(*argv)
 
     assert not ScheduleException.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_write_each_holiday_once():
+    """Four imports at once, each on its own connection: the unique constraint keeps one row per day."""
+    from scheduling.services.holidays import holidays_import
+    from scheduling.tests.test_concurrency import run_concurrently
+
+    resource = ResourceFactory(timezone="Europe/Warsaw")
+
+    outcomes = run_concurrently(lambda _: holidays_import(by=SYSTEM, country="PL", year=2027, resources=[resource]), 4)
+
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert ScheduleException.objects.filter(resource=resource, kind=ExceptionKind.HOLIDAY).count() == PL_2027
