@@ -6,7 +6,6 @@ whose last fetch failed shows its error in the list, next to what it imported be
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
@@ -90,14 +89,12 @@ class ResourceFeedAdmin(admin.ModelAdmin):
         return reverse("resource_feed", args=[obj.token]) if obj and obj.token else "—"
 
     def save_model(self, request, obj, form, change):
-        try:
-            if change:
-                feeds.resource_feed_set_details(by=request.user, feed=obj, details=form.cleaned_data["details"])
-            else:
-                created = feeds.resource_feed_rotate(by=request.user, resource=form.cleaned_data["resource"], details=form.cleaned_data["details"])
-                obj.pk, obj.token = created.pk, created.token
-        except PermissionDenied as error:
-            raise ValidationError(str(error)) from error
+        # A refusal (PermissionDenied) is the admin's 403 page.
+        if change:
+            feeds.resource_feed_set_details(by=request.user, feed=obj, details=form.cleaned_data["details"])
+        else:
+            created = feeds.resource_feed_rotate(by=request.user, resource=form.cleaned_data["resource"], details=form.cleaned_data["details"])
+            obj.pk, obj.token = created.pk, created.token
 
     def delete_model(self, request, obj):
         feeds.resource_feed_revoke(by=request.user, feed=obj)
