@@ -57,6 +57,7 @@ class Conflict:
     status: str | None = None  # the other booking's, for kind BOOKING
     rule: str | None = None  # the policy field broken, for kind POLICY
     detail: str | None = None  # a sentence, for kind POLICY
+    reason: str | None = None  # the exception's, for kind EXCEPTION (an imported one names its source)
 
     @property
     def overridable(self) -> bool:
@@ -77,6 +78,7 @@ class Busy:
     status: str | None = None
     occupied_start: dt.datetime | None = None
     occupied_end: dt.datetime | None = None
+    reason: str | None = None  # an exception's (an imported busy time names its source)
 
     @property
     def occupied(self) -> Interval:
@@ -223,6 +225,14 @@ def wall_span_to_utc(wall_start: dt.datetime, wall_end: dt.datetime, zone_name: 
     return tuple(merge(pieces))
 
 
+def whole_days_to_utc(first: dt.date, stop: dt.date, zone_name: str) -> Interval:
+    """The UTC instants of the local days [first, stop) in `zone_name`: midnight to midnight, so a
+    day of a DST change lasts 23 or 25 hours, and a midnight that does not exist starts at the
+    day's first instant."""
+    pieces = wall_span_to_utc(dt.datetime.combine(first, MIDNIGHT), dt.datetime.combine(stop, MIDNIGHT), zone_name)
+    return pieces[0][0], pieces[-1][1]
+
+
 def working_intervals(windows: Sequence[WorkingWindow], zone_name: str, start: dt.datetime, end: dt.datetime) -> list[Interval] | None:
     """The working time of a resource within [start, end), merged; None means "around the clock"."""
     if not windows:
@@ -279,7 +289,7 @@ def find_conflicts(
         return overlaps((b.start_at, b.end_at), (start, end))
 
     overlapping = sorted((b for b in busy if blocks(b)), key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id))
-    conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status) for b in overlapping)
+    conflicts.extend(Conflict(b.kind, b.id, b.start_at, b.end_at, b.status, reason=b.reason) for b in overlapping)
     if working is not None:
         conflicts.extend(Conflict(ConflictKind.OUTSIDE_AVAILABILITY, None, s, e) for s, e in subtract((start, end), working))
     return conflicts

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Func, Q
 from django.db.models.functions import Mod
@@ -563,11 +563,47 @@ class Availability(models.Model):
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{end}"
 
 
+class ExceptionKind(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    EXTERNAL = "external", "External calendar"
+    HOLIDAY = "holiday", "Public holiday"
+
+
+class CalendarSubscription(models.Model):
+    """An external ICS calendar whose busy times block a resource (docs/spec.md §16.3)."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="calendar_subscriptions")
+    url = models.URLField(max_length=2000, validators=[validate_single_line, URLValidator(schemes=["http", "https"])])
+    name = models.CharField(max_length=100, blank=True, default="", validators=[validate_single_line])
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, default="", editable=False)
+    # The validators of the last 200 answer, sent back as If-None-Match / If-Modified-Since.
+    etag = models.CharField(max_length=255, blank=True, default="", editable=False)
+    last_modified = models.CharField(max_length=64, blank=True, default="", editable=False)
+    next_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["resource", "id"]
+        indexes = [models.Index(fields=["next_sync_at"], name="subscription_next_sync_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
 class ScheduleException(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True, default="", validators=[validate_single_line])
+    # Set by the code that writes the row (a person's form is always manual), so no form offers it.
+    kind = models.CharField(max_length=16, choices=ExceptionKind.choices, default=ExceptionKind.MANUAL, editable=False)
+    # Where an imported row came from, so that the next import updates it in place (docs/spec.md §16.1).
+    subscription = models.ForeignKey(
+        CalendarSubscription, on_delete=models.CASCADE, null=True, blank=True, editable=False, related_name="exceptions"
+    )
+    source_uid = models.CharField(max_length=255, blank=True, default="", editable=False)
+    source_recurrence = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         db_table = "scheduling_exception"
@@ -576,6 +612,20 @@ class ScheduleException(models.Model):
         indexes = [models.Index(fields=["resource", "end_at", "start_at"], name="exception_resource_end_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="exception_end_after_start"),
+            models.CheckConstraint(condition=Q(kind__in=ExceptionKind.values), name="exception_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=ExceptionKind.EXTERNAL, subscription__isnull=False)
+                | (~Q(kind=ExceptionKind.EXTERNAL) & Q(subscription__isnull=True)),
+                name="exception_external_has_subscription",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription", "source_uid", "source_recurrence"],
+                condition=Q(subscription__isnull=False),
+                name="exception_one_per_source_event",
+            ),
+            models.UniqueConstraint(
+                fields=["resource", "source_uid"], condition=Q(kind=ExceptionKind.HOLIDAY), name="exception_one_per_holiday"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -809,3 +859,23 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder {self.minutes_before} min before booking {self.booking_id} ({self.state})"
+
+
+class ResourceFeed(models.Model):
+    """The secret ICS feed of a resource's busy times (docs/spec.md §16.2).
+
+    The token is kept so that a manager can be shown the URL again; requests find the feed by the
+    token's SHA-256 digest, so the index lookup's timing says nothing about the token itself.
+    """
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="feed")
+    token = models.CharField(max_length=64, editable=False)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    details = models.BooleanField(default=False, help_text="Show customer names and notes instead of \"Busy\".")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["resource"]
+
+    def __str__(self) -> str:
+        return f"Feed of {self.resource}"

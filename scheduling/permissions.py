@@ -23,6 +23,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from scheduling.models import (
     Availability,
+    CalendarSubscription,
     Booking,
     Customer,
     Resource,
@@ -73,6 +74,13 @@ GRANTS: dict[type[Model], dict[str, frozenset[str]]] = {
     },
     ScheduleException: {
         "view": frozenset({BOOK, SCHEDULE}),
+        "add": frozenset({SCHEDULE}),
+        "change": frozenset({SCHEDULE}),
+        "delete": frozenset({SCHEDULE}),
+    },
+    # A subscription's URL may hold a secret (a private calendar address): schedule keepers only.
+    CalendarSubscription: {
+        "view": frozenset({SCHEDULE}),
         "add": frozenset({SCHEDULE}),
         "change": frozenset({SCHEDULE}),
         "delete": frozenset({SCHEDULE}),

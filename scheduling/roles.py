@@ -11,6 +11,8 @@ BOOKER = "scheduling_booker"
 VIEWER = "scheduling_viewer"
 
 MODELS = ("resourcetype", "resource", "customer", "booking", "availability", "scheduleexception")
+# A subscription's URL and a feed's token are secrets: managers only (docs/spec.md §16).
+MANAGER_ONLY_MODELS = ("calendarsubscription", "resourcefeed")
 ALL_ACTIONS = ("view", "add", "change", "delete")
 
 # Webhook receivers see every booking: managers only.
@@ -20,7 +22,7 @@ OUTBOX_READ = {"view_notification", "view_reminder"}
 OUTBOX_RESEND = {"change_notification"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    MANAGER: {f"{action}_{model}" for model in MODELS for action in ALL_ACTIONS}
+    MANAGER: {f"{action}_{model}" for model in MODELS + MANAGER_ONLY_MODELS for action in ALL_ACTIONS}
     | {"override_availability", "approve_booking", "manage_schedule", "book_resource"}
     | OUTBOX_READ
     | OUTBOX_RESEND

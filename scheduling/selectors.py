@@ -59,9 +59,9 @@ def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.dateti
     rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end")
     for pk, resource_id, s, e, status, occupied_start, occupied_end in rows:
         busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end))
-    rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at")
-    for pk, resource_id, s, e in rows:
-        busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e))
+    rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "reason")
+    for pk, resource_id, s, e, reason in rows:
+        busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason))
     return busy
 
 

@@ -58,3 +58,11 @@ def deliver_webhook(delivery_id: int) -> str:
 def deliver_reminder(reminder_id: int) -> str:
     """Send one due reminder e-mail (or skip it: cancelled, started); a failure is retried."""
     return reminders.reminder_deliver(reminder_id=reminder_id)
+
+
+@worker_task
+def sync_calendar(subscription_id: int) -> str:
+    """The scheduled sync of one calendar subscription; it plans its own next run (docs/spec.md §16.3)."""
+    from scheduling.services import calendars
+
+    return calendars.calendar_sync_due(subscription_id=subscription_id)

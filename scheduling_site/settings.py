@@ -293,6 +293,12 @@ TASKS = {
     }
 }
 
+# --- Calendars and outgoing HTTP (docs/spec.md §16) ------------------------------------------------
+# Outgoing requests to user-given URLs (calendar subscriptions, webhooks) may reach private and
+# loopback addresses only when this is on: on-premise peers, and tests with a server on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+CALENDAR_SYNC_MINUTES = env_positive_int("CALENDAR_SYNC_MINUTES", 30)
+
 # --- REST API (docs/spec.md §6) ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`; the session
@@ -328,7 +334,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Read-only fields (id, created_at…) stay out of request bodies.
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "scheduling.models.BookingStatus"},
+    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "scheduling.models.BookingStatus", "ExceptionKindEnum": "scheduling.models.ExceptionKind", "ConflictKindEnum": "scheduling.api.serializers.CONFLICT_KINDS"},
     # Swagger UI and ReDoc from our own static files: no CDN, works offline and behind a strict CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("scheduling.api.urls")),
+    # Secret ICS feeds of resources, for calendar apps to subscribe to (docs/spec.md §16.2).
+    path("feeds/", include("scheduling.feeds")),
     # anymail's tracking webhooks (delivered, bounced…), served only while secured (docs/spec.md §9.7).
     path("anymail/", include("scheduling.webhooks")),
 ]

@@ -145,8 +145,8 @@ class AvailabilityAdmin(ScheduleRowAdmin):
 
 @admin.register(ScheduleException)
 class ScheduleExceptionAdmin(ScheduleRowAdmin):
-    list_display = ["resource", "starts", "ends", "reason"]
-    list_filter = [("resource__type", RelatedOnly)]
+    list_display = ["resource", "starts", "ends", "reason", "kind"]
+    list_filter = ["kind", ("resource__type", RelatedOnly)]
     search_fields = ["resource__name", "reason"]
     date_hierarchy = "start_at"
 

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from scheduling.api.fields import AwareDateTimeFormField
 from scheduling.ids import MAX_ID, IdField
-from scheduling.models import Availability, Booking, BookingStatus, Customer, Resource, ScheduleException
+from scheduling.models import Availability, Booking, BookingStatus, CalendarSubscription, Customer, Resource, ScheduleException
 from scheduling.permissions import customers_with_email
 
 
@@ -123,3 +123,11 @@ class ScheduleExceptionFilter(OverlapWindowFilterSet):
     class Meta:
         model = ScheduleException
         fields = ["resource", "start", "end"]
+
+
+class CalendarSubscriptionFilter(StrictFilterSet):
+    resource = IdFilter(field_name="resource_id")
+
+    class Meta:
+        model = CalendarSubscription
+        fields = ["resource"]

@@ -34,6 +34,7 @@ from scheduling.api.fields import (
     is_json_integer,
 )
 from scheduling.models import (
+    CalendarSubscription,
     MIDNIGHT,
     POLICY_FIELDS,
     Availability,
@@ -337,7 +338,8 @@ class AvailabilitySerializer(ScheduledModelSerializer):
 class ScheduleExceptionSerializer(ScheduledModelSerializer):
     class Meta:
         model = ScheduleException
-        fields = ["id", "resource", "start_at", "end_at", "reason"]
+        fields = ["id", "resource", "start_at", "end_at", "reason", "kind"]
+        read_only_fields = ["kind"]
 
     def validate(self, attrs):
         # Leave may last years; only the calendar bounds it.
@@ -345,11 +347,31 @@ class ScheduleExceptionSerializer(ScheduledModelSerializer):
         return attrs
 
 
+class CalendarSubscriptionSerializer(ScheduledModelSerializer):
+    class Meta:
+        model = CalendarSubscription
+        fields = ["id", "resource", "url", "name", "last_synced_at", "last_error"]
+        read_only_fields = ["last_synced_at", "last_error"]
+
+
+class ResourceFeedSerializer(serializers.Serializer):
+    url = serializers.URLField(read_only=True, help_text="The secret ICS URL; anyone who has it can read the feed.")
+    details = StrictBooleanField(help_text="Customer names and notes instead of \"Busy\".")
+
+
+class ResourceFeedDetailsSerializer(serializers.Serializer):
+    details = StrictBooleanField(required=False, help_text="The details choice; left out, it stays as it is.")
+
+
 # --- Availability questions ------------------------------------------------------------------------
 
 
+# The conflict kinds as the schema names them (ENUM_NAME_OVERRIDES: ConflictKindEnum).
+CONFLICT_KINDS = [kind.value for kind in ConflictKind]
+
+
 class ConflictSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[kind.value for kind in ConflictKind])
+    kind = serializers.ChoiceField(choices=CONFLICT_KINDS)
     id = serializers.IntegerField(
         allow_null=True, help_text="The booking's, the exception's, the resource's (inactive_resource) or null (outside_availability)."
     )
@@ -358,6 +380,9 @@ class ConflictSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=BookingStatus.choices, required=False, help_text="Only for kind booking.")
     rule = serializers.ChoiceField(choices=list(POLICY_FIELDS), required=False, help_text="Only for kind policy: the policy field broken.")
     detail = serializers.CharField(required=False, help_text="Only for kind policy: the rule in a sentence.")
+    reason = serializers.CharField(
+        required=False, help_text="Only for kind exception: its reason; an imported busy time names its source (docs/spec.md §16.1)."
+    )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -366,6 +391,8 @@ class ConflictSerializer(serializers.Serializer):
         if data["kind"] != ConflictKind.POLICY:
             data.pop("rule", None)
             data.pop("detail", None)
+        if data["kind"] != ConflictKind.EXCEPTION:
+            data.pop("reason", None)
         return data
 
 

@@ -62,6 +62,7 @@ router.register("exception", views.ScheduleExceptionViewSet, basename="exception
 router.register("booking_group", groups.BookingGroupViewSet, basename="booking_group")
 router.register("series", groups.BookingSeriesViewSet, basename="series")
 router.register("webhook", views.WebhookEndpointViewSet, basename="webhook")
+router.register("calendar_subscription", views.CalendarSubscriptionViewSet, basename="calendar_subscription")
 
 urlpatterns = [
     path("scheduling/", include(router.urls)),

@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -26,8 +27,11 @@ from scheduling.api.serializers import (
     AvailabilitySerializer,
     AvailableQuerySerializer,
     BookingSerializer,
+    CalendarSubscriptionSerializer,
     CheckAvailabilitySerializer,
     CustomerSerializer,
+    ResourceFeedDetailsSerializer,
+    ResourceFeedSerializer,
     ResourceSerializer,
     ResourceTypeSerializer,
     ScheduleExceptionSerializer,
@@ -36,10 +40,22 @@ from scheduling.api.serializers import (
     WebhookEndpointSerializer,
 )
 from scheduling.ids import parse_id
-from scheduling.models import Availability, Booking, Customer, Resource, ResourceType, ScheduleException, WebhookEndpoint
+from scheduling.models import (
+    Availability,
+    Booking,
+    CalendarSubscription,
+    Customer,
+    Resource,
+    ResourceFeed,
+    ResourceType,
+    ScheduleException,
+    WebhookEndpoint,
+)
 from scheduling.permissions import can, may_name_any_customer, restrict
 from scheduling.services import availability as availability_service
 from scheduling.services import bookings as booking_service
+from scheduling.services import calendars as calendar_service
+from scheduling.services import feeds as feed_service
 from scheduling.services import resources as resource_service
 from scheduling.services.bookings import TRANSITION_ACTIONS
 
@@ -104,7 +120,9 @@ class ResourceViewSet(ScopedViewSet):
     serializer_class = ResourceSerializer
     filterset_class = filters.ResourceFilter
     ordering = ("name", "id")
-    permission_actions = {"slots": "view", "available": "view"}
+    # The feed's URL is a secret that shows every booking's time: the feeds service lets managers
+    # only; asked as a read here, so an invisible resource is 404 and a visible one 403 (§16.2).
+    permission_actions = {"slots": "view", "available": "view", "feed": "view", "feed_rotate": "view"}
     conflict_responses = {"destroy": schema.PROTECTED}
 
     def perform_update(self, serializer):
@@ -130,6 +148,33 @@ class ResourceViewSet(ScopedViewSet):
         resource_type = get_object_or_404(restrict(request.user, ResourceType.objects.all()), pk=q["type"])
         free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"], user=request.user)
         return Response(self.get_serializer(free, many=True).data)
+
+
+    @extend_schema(methods=["GET"], request=None, responses={200: ResourceFeedSerializer})
+    @extend_schema(methods=["PATCH"], request=ResourceFeedDetailsSerializer, responses={200: ResourceFeedSerializer})
+    @action(detail=True, methods=["get", "patch"], filterset_class=None, pagination_class=None)
+    def feed(self, request, pk=None):
+        """The feed's URL and details choice; PATCH `{"details": bool}` changes the choice, not the URL."""
+        feed = feed_service.resource_feed(by=request.user, resource=self.get_object())
+        if request.method == "PATCH":
+            body = ResourceFeedDetailsSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            if "details" in body.validated_data:
+                feed = feed_service.resource_feed_set_details(by=request.user, feed=feed, details=body.validated_data["details"])
+        return Response(_feed_answer(request, feed))
+
+    @extend_schema(request=ResourceFeedDetailsSerializer, responses={200: ResourceFeedSerializer})
+    @action(detail=True, methods=["post"], url_path="feed/rotate", filterset_class=None, pagination_class=None)
+    def feed_rotate(self, request, pk=None):
+        resource = self.get_object()
+        body = ResourceFeedDetailsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        feed = feed_service.resource_feed_rotate(by=request.user, resource=resource, details=body.validated_data.get("details"))
+        return Response(_feed_answer(request, feed))
+
+
+def _feed_answer(request, feed: ResourceFeed) -> dict:
+    return {"url": request.build_absolute_uri(reverse("resource_feed", args=[feed.token])), "details": feed.details}
 
 
 class CustomerViewSet(ScopedViewSet):
@@ -163,6 +208,26 @@ class WebhookEndpointViewSet(ScopedViewSet):
 
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
+
+
+class CalendarSubscriptionViewSet(ScopedViewSet):
+    """External calendars whose busy times block a resource; writes through the calendars service."""
+
+    queryset = CalendarSubscription.objects.all()
+    serializer_class = CalendarSubscriptionSerializer
+    filterset_class = filters.CalendarSubscriptionFilter
+    ordering = ("resource_id", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = calendar_service.calendar_subscription_create(by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = calendar_service.calendar_subscription_update(
+            by=self.request.user, subscription=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        calendar_service.calendar_subscription_delete(by=self.request.user, subscription=instance)
 
 
 class BookingViewSet(ScopedViewSet):

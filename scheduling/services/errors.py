@@ -9,7 +9,9 @@ class BookingConflict(Exception):
     def __init__(self, conflicts: list[Conflict]):
         self.conflicts = conflicts
         kinds = ", ".join(sorted({c.kind for c in conflicts}))
-        super().__init__(f"The resource is not available for that time ({kinds}).")
+        # An exception's reason says what blocks (leave, a holiday, a named external calendar).
+        reasons = "; ".join(dict.fromkeys(c.reason for c in conflicts if c.reason))
+        super().__init__(f"The resource is not available for that time ({kinds}{': ' + reasons if reasons else ''}).")
 
 
 class InvalidTransition(Exception):

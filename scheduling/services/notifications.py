@@ -208,8 +208,12 @@ def booking_ics(booking: Booking, event: str, recipients: list[str], *, sequence
 
 
 def booking_uid(booking: Booking) -> str:
-    domain = _from_address().rpartition("@")[2] or "localhost"
-    return f"booking-{booking.pk}@{domain}"
+    return f"booking-{booking.pk}@{mail_domain()}"
+
+
+def mail_domain() -> str:
+    """The domain of the sender address: the right-hand side of every UID the back-office makes."""
+    return _from_address().rpartition("@")[2] or "localhost"
 
 
 def _from_address() -> str:

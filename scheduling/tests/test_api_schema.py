@@ -32,7 +32,7 @@ def test_the_schema_describes_the_409_conflict_body(schema):
     conflict = schema["components"]["schemas"]["Conflict"]
     assert create["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ConflictError")
     assert set(body["required"]) == {"detail", "conflicts"}
-    assert set(conflict["properties"]) == {"kind", "id", "start_at", "end_at", "status", "rule", "detail"}
+    assert set(conflict["properties"]) == {"kind", "id", "start_at", "end_at", "status", "rule", "detail", "reason"}
     assert "status" not in conflict["required"]
 
 
