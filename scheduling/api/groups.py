@@ -27,6 +27,7 @@ from scheduling.api.serializers import (
     VisibleRelatedField,
     validate_stored_interval,
 )
+from scheduling.api.views import HistoryMixin
 from scheduling.ids import parse_id
 from scheduling.models import Booking, BookingGroup, BookingSeries, BookingStatus, Customer, Resource, ResourceType, SeriesMode
 from scheduling.permissions import restrict
@@ -266,7 +267,7 @@ class PartsVisibleMixin:
         return get_object_or_404(self.get_queryset(), pk=pk)
 
 
-class BookingGroupViewSet(PartsVisibleMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class BookingGroupViewSet(HistoryMixin, PartsVisibleMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = BookingGroup.objects.all()
     serializer_class = GroupAnswerSerializer
     conflict_responses = {
@@ -385,8 +386,8 @@ class SeriesExtendSerializer(serializers.Serializer):
     mode = StrictChoiceField(choices=SeriesMode.choices, required=False)
 
     def validate(self, attrs):
-        if ("count" in attrs) == ("until" in attrs):
-            raise serializers.ValidationError({"count": "Give either count or until."})
+        if "count" in attrs and "until" in attrs:
+            raise serializers.ValidationError({"count": "Give either count or until, not both."})
         return attrs
 
 
@@ -408,7 +409,7 @@ def series_answer(series: BookingSeries, occurrences=None) -> dict:
     }
 
 
-class BookingSeriesViewSet(PartsVisibleMixin, viewsets.GenericViewSet):
+class BookingSeriesViewSet(HistoryMixin, PartsVisibleMixin, viewsets.GenericViewSet):
     queryset = BookingSeries.objects.all()
     parts_link = "series_id"
     serializer_class = SeriesAnswerSerializer
@@ -437,7 +438,7 @@ class BookingSeriesViewSet(PartsVisibleMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         series = self.get_object()
-        serializer = SeriesExtendSerializer(data=request.data)
+        serializer = SeriesExtendSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         result = series_service.series_extend(series=series, by=request.user, **serializer.validated_data)
         answer = series_answer(result.series)

@@ -60,7 +60,19 @@ from scheduling.services import resources as resource_service
 from scheduling.services.bookings import TRANSITION_ACTIONS
 
 
-class ScopedViewSet(viewsets.ModelViewSet):
+class HistoryMixin:
+    """`GET …/{id}/history`: the object's audit trail, newest first, paginated (docs/spec.md §15.1)."""
+
+    filterset_class = None
+
+    @extend_schema(responses={200: AuditHistoryPageSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request, pk=None):
+        page = self.paginate_queryset(audit.entries_for(self.get_object()))
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+
+class ScopedViewSet(HistoryMixin, viewsets.ModelViewSet):
     """CRUD over the rows the user may see; a row's resource decides what the user may do to it."""
 
     permission_classes = [LayeredPermission]
@@ -80,13 +92,6 @@ class ScopedViewSet(viewsets.ModelViewSet):
             raise Http404
         self.kwargs[lookup] = pk
         return super().get_object()
-
-    @extend_schema(responses={200: AuditHistoryPageSerializer})
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def history(self, request, pk=None):
-        """The object's audit trail, newest first (docs/spec.md §15.1)."""
-        page = self.paginate_queryset(audit.entries_for(self.get_object()))
-        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 
     def perform_create(self, serializer):
         self.require("add", serializer.validated_data.get("resource"))

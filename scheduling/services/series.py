@@ -248,9 +248,12 @@ def series_create(
 
 def series_extend(*, series: BookingSeries, by, count: int | None = None, until: dt.datetime | None = None, mode: str | None = None) -> SeriesResult:
     """Add the occurrences the rule yields after the last one, with COUNT raised by `count` or UNTIL
-    moved to `until`; the rule's other parts stay."""
-    if (count is None) == (until is None):
-        raise ValidationError({"count": "Give either count or until."})
+    moved to `until`; the rule's other parts stay. With neither, the rule runs once more: as many
+    occurrences again (a COUNT rule), or the same span again after its UNTIL (docs/spec.md §14.2)."""
+    if count is not None and until is not None:
+        raise ValidationError({"count": "Give either count or until, not both."})
+    if count is None and until is None:
+        count, until = _one_more_run(series)
     mode = mode or series.mode
     if mode not in SeriesMode.values:
         raise ValidationError({"mode": f"One of {', '.join(SeriesMode.values)}."})
@@ -278,6 +281,16 @@ def series_extend(*, series: BookingSeries, by, count: int | None = None, until:
         occurrences = _write_occurrences(by, series, resources, series.customer, new, duration, mode, series.notes, BookingStatus.PENDING)
         group_notices.series_notice_record(series=series, event=group_notices.CREATED, anchor=_first_written(occurrences))
     return SeriesResult(series, occurrences)
+
+
+def _one_more_run(series: BookingSeries) -> tuple[int | None, dt.datetime | None]:
+    """(count, until) of one more run of the series' rule: its COUNT again, or its span again."""
+    count = rule_parts(series.rrule).get("COUNT")
+    if count is not None:
+        return int(count), None
+    starts = Booking.objects.filter(series=series).values_list("recurrence_id", flat=True)
+    last = max([*starts, *(dt.datetime.fromisoformat(s) for s in series.skipped)], default=series.start_at)
+    return None, last + (last - series.start_at) + dt.timedelta(seconds=1)
 
 
 def _write_occurrences(by, series, resources, customer, starts, duration, mode, notes, status) -> list[Occurrence]:

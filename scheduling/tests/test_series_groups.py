@@ -288,6 +288,38 @@ def test_extend_adds_occurrences_by_the_same_rule(api):
     assert "COUNT=5" in response.json()["rrule"]
 
 
+@pytest.mark.parametrize(
+    ("rule", "expected_weeks", "rule_part"),
+    [("FREQ=WEEKLY;COUNT=3", range(6), "COUNT=6"), ("FREQ=WEEKLY;UNTIL=20300318T235959Z", range(5), "UNTIL=20300401T170001Z")],
+)
+def test_extend_without_a_body_runs_the_rule_once_more(api, rule, expected_weeks, rule_part):
+    resource, customer = ResourceFactory(timezone="Europe/Warsaw"), CustomerFactory()
+    first = dt.datetime(2030, 3, 4, 18, 0, tzinfo=WARSAW)
+    series = api.post(f"{API}/series/", series_body(resource, customer, first, rule)).json()
+
+    response = api.post(f"{API}/series/{series['id']}/extend")
+
+    assert response.status_code == 200, response.json()
+    starts = list(Booking.objects.filter(series_id=series["id"]).order_by("start_at").values_list("start_at", flat=True))
+    assert starts == [(first + dt.timedelta(weeks=i)).astimezone(UTC) for i in expected_weeks]
+    assert rule_part in response.json()["rrule"]
+
+
+def test_groups_and_series_have_their_history(api, trio):
+    anna, studio, customer = trio
+    group = api.post(f"{API}/booking_group/", group_body([anna, studio], customer, START, END)).json()
+    api.post(f"{API}/booking_group/{group['id']}/confirm")
+    first = dt.datetime(2030, 4, 1, 18, 0, tzinfo=WARSAW)
+    series = api.post(f"{API}/series/", series_body(anna, customer, first, "FREQ=WEEKLY;COUNT=2")).json()
+
+    group_history = api.get(f"{API}/booking_group/{group['id']}/history").json()
+    series_history = api.get(f"{API}/series/{series['id']}/history").json()
+
+    assert [e["changes"].get("status") for e in group_history["results"]][0] == ["pending", "confirmed"]
+    assert group_history["results"][0]["channel"] == "api" and group_history["results"][0]["actor"] == "manager"
+    assert series_history["count"] == 1 and "rrule" in series_history["results"][0]["changes"]
+
+
 def test_a_viewer_may_not_book_a_group(viewer, trio):
     anna, studio, customer = trio
 
