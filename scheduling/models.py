@@ -573,7 +573,7 @@ class CalendarSubscription(models.Model):
     """An external ICS calendar whose busy times block a resource (docs/spec.md §16.3)."""
 
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="calendar_subscriptions")
-    url = models.URLField(max_length=2000, validators=[validate_single_line, URLValidator(schemes=["http", "https"])])
+    url = models.URLField(max_length=2000, validators=[validate_single_line, URLValidator(schemes=["http", "https"]), validate_outbound_url])
     name = models.CharField(max_length=100, blank=True, default="", validators=[validate_single_line])
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, default="", editable=False)

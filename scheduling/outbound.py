@@ -1,11 +1,12 @@
-"""Outgoing HTTP to addresses that users typed: which ones we may reach, and a POST that keeps to them.
+"""Outgoing HTTP to addresses that users typed — webhook receivers (docs/spec.md §15.2) and external
+calendars (§16.3) — under one set of SSRF rules, in one place.
 
-A URL a manager registers (a webhook receiver) must not turn the server into a proxy towards its
-own network (SSRF): in production only https://, and every address its host resolves to must be
-public — checked when the URL is saved and again when it is used, and the request then connects to
-the very address that was checked, so a DNS answer that changes in between cannot slip through.
-`WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true` opens loopback and private networks (and plain http) for
-on-premise receivers and tests. Redirects are never followed: http.client does not follow them.
+A URL a manager registers must not turn the server into a proxy towards its own network: in
+production only https://, no credentials in the URL, and every address its host resolves to must be
+public — checked when the URL is saved and again when it is used; the request then connects to the
+very address that was checked, so a DNS answer that changes in between (rebinding) cannot slip
+through. `WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true` opens loopback and private networks (and plain http)
+for on-premise peers and tests. Redirects are never followed: http.client does not follow them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,10 +24,35 @@ from django.core.exceptions import ValidationError
 
 TIMEOUT_SECONDS = 10
 MAX_ANSWER_BYTES = 64 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UnsafeAddress(Exception):
-    """The URL's host is, or resolves to, an address we may not contact."""
+    """The URL may not be contacted: its scheme, its form, or an address its host resolves to."""
+
+
+class UnresolvedHost(UnsafeAddress):
+    """The host does not resolve (now)."""
+
+
+class FetchError(Exception):
+    """The exchange failed: network, timeout, size; the message says which."""
+
+
+@dataclass(frozen=True)
+class CheckedURL:
+    scheme: str
+    host: str
+    port: int
+    target: str  # path and query, as sent in the request line
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
 
 
 def private_allowed() -> bool:
@@ -38,92 +66,120 @@ def https_required() -> bool:
 def validate_outbound_url(url: str) -> None:
     """The checks of a URL before it is stored: scheme, host, and the addresses it resolves to now.
 
-    A host that does not resolve now is accepted (DNS may be down); the check at send time decides.
+    A host that does not resolve now is accepted (DNS may be down); the check at use decides.
     """
+    try:
+        check_url(url)
+    except UnresolvedHost:
+        pass
+    except UnsafeAddress as error:
+        raise ValidationError(str(error), code="unsafe_url") from error
+
+
+def check_url(url: str) -> CheckedURL:
+    """Parse `url` and resolve its host; raise UnsafeAddress unless it may be contacted."""
     try:
         parts = urlsplit(url)
-        port = _port(parts)
+        port = parts.port
     except ValueError as error:  # a port out of range, a malformed IPv6 literal
-        raise ValidationError("Enter a valid URL.", code="invalid") from error
+        raise UnsafeAddress("Enter a valid URL.") from error
+    scheme = parts.scheme.lower()
     allowed = ("https",) if https_required() else ("https", "http")
-    if parts.scheme not in allowed:
-        raise ValidationError("Only https:// URLs are accepted." if https_required() else "Use an http:// or https:// URL.", code="scheme")
-    if not parts.hostname:
-        raise ValidationError("The URL names no host.", code="host")
+    if scheme not in allowed:
+        raise UnsafeAddress("Only https:// URLs are accepted." if https_required() else "Use an http:// or https:// URL.")
+    host = parts.hostname
+    if not host:
+        raise UnsafeAddress("The URL names no host.")
     if parts.username or parts.password:
-        raise ValidationError("Credentials in the URL are not accepted; the signature authenticates us.", code="credentials")
+        raise UnsafeAddress("Credentials in the URL are not accepted.")
+    port = port or DEFAULT_PORTS[scheme]
     try:
-        public_addresses(parts.hostname, port)
-    except UnsafeAddress as error:
-        raise ValidationError(str(error), code="private_address") from error
-    except OSError:
-        pass
-
-
-def public_addresses(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to, if all may be contacted; raises UnsafeAddress if one may not.
-
-    Raises OSError when the host does not resolve.
-    """
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as error:
+        raise UnresolvedHost(f"The host {host} does not resolve: {error}.") from error
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise UnresolvedHost(f"The host {host} does not resolve.")
     if not private_allowed():
         for address in addresses:
-            if not _is_public(address):
+            if not is_public_address(address):
                 raise UnsafeAddress(f"{host} resolves to {address}, a private, loopback or reserved address.")
-    return addresses
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to `url` at a checked address; the answer's status (a redirect is just a status)."""
-    parts = urlsplit(url)
-    port = _port(parts)
-    address = public_addresses(parts.hostname or "", port)[0]
-    if parts.scheme == "https":
-        connection: http.client.HTTPConnection = _PinnedHTTPSConnection(parts.hostname, port, address)
-    elif parts.scheme == "http" and not https_required():
-        connection = _PinnedHTTPConnection(parts.hostname, port, address)
-    else:
-        raise UnsafeAddress("Only https:// URLs are accepted.")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request("POST", target, body=body, headers=headers)
-        answer = connection.getresponse()
-        answer.read(MAX_ANSWER_BYTES)
-        return answer.status
-    finally:
-        connection.close()
+    return CheckedURL(scheme, host, port, target, addresses)
 
 
-def _port(parts) -> int:
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _is_public(address: str) -> bool:
+def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
 
 
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+    deadline: float | None = None,
+    max_bytes: int = MAX_ANSWER_BYTES,
+    truncate: bool = False,
+) -> HttpAnswer:
+    """One exchange with a checked address: `timeout` per network operation, `deadline` seconds in
+    all, at most `max_bytes` of answer (more is a FetchError, or cut when `truncate`). Raises
+    UnsafeAddress or FetchError; any status, a redirect's included, is returned as it is."""
+    checked = check_url(url)
+    connection_class = _PinnedHTTPSConnection if checked.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(checked, timeout)
+    give_up_at = time.monotonic() + (deadline if deadline is not None else timeout)
+    try:
+        connection.request(method, checked.target, body=body, headers={"User-Agent": "scheduling-backoffice", **(headers or {})})
+        response = connection.getresponse()
+        answer = bytearray()
+        while chunk := response.read(64 * 1024):
+            answer += chunk
+            if len(answer) > max_bytes:
+                if truncate:
+                    del answer[max_bytes:]
+                    break
+                raise FetchError(f"The answer is larger than {max_bytes} bytes.")
+            if time.monotonic() > give_up_at:
+                raise FetchError(f"The answer took longer than {deadline or timeout:g} seconds.")
+        return HttpAnswer(response.status, {k.lower(): v for k, v in response.getheaders()}, bytes(answer))
+    except (OSError, http.client.HTTPException) as error:
+        raise FetchError(f"{type(error).__name__}: {error}") from error
+    finally:
+        connection.close()
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST `body` to `url` at a checked address; the answer's status (its body is read, up to a cap)."""
+    return request("POST", url, body=body, headers=headers, truncate=True).status
+
+
+def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float, deadline: float, max_bytes: int) -> HttpAnswer:
+    return request("GET", url, headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes)
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to the checked address; the Host header still names the URL's host."""
 
-    def __init__(self, host: str, port: int, address: str):
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS)
-        self.address = address
+    def __init__(self, checked: CheckedURL, timeout: float):
+        super().__init__(checked.host, checked.port, timeout=timeout)
+        self._address = checked.addresses[0]
 
     def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """As above over TLS, the certificate checked against the URL's host name."""
 
-    def __init__(self, host: str, port: int, address: str):
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
-        self.address = address
+    def __init__(self, checked: CheckedURL, timeout: float):
+        super().__init__(checked.host, checked.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = checked.addresses[0]
 
     def connect(self):
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)

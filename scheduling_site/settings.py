@@ -272,10 +272,7 @@ NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 NOTIFICATION_RETRY_SECONDS = env_int("NOTIFICATION_RETRY_SECONDS", 60)
 if NOTIFICATION_MAX_ATTEMPTS < 1 or NOTIFICATION_RETRY_SECONDS < 1:
     raise ImproperlyConfigured("NOTIFICATION_MAX_ATTEMPTS and NOTIFICATION_RETRY_SECONDS must be at least 1.")
-# Webhook deliveries ride on the same outbox, with the same budget and backoff. Their receivers must
-# be public https:// addresses; true opens loopback, private networks and plain http (on-premise
-# receivers, tests) — docs/spec.md §15.2.
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Webhook deliveries ride on the same outbox, with the same budget and backoff.
 # The audit trail stores before/after as JSON values, not auditlog's legacy strings.
 AUDITLOG_STORE_JSON_CHANGES = True
 
@@ -294,8 +291,9 @@ TASKS = {
 }
 
 # --- Calendars and outgoing HTTP (docs/spec.md §16) ------------------------------------------------
-# Outgoing requests to user-given URLs (calendar subscriptions, webhooks) may reach private and
-# loopback addresses only when this is on: on-premise peers, and tests with a server on 127.0.0.1.
+# Outgoing requests to user-given URLs (webhook receivers, calendar subscriptions) go to public
+# https:// addresses only (scheduling/outbound.py); true opens loopback, private networks and plain
+# http: on-premise peers, and tests with a server on 127.0.0.1 (docs/spec.md §15.2, §16.3).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 CALENDAR_SYNC_MINUTES = env_positive_int("CALENDAR_SYNC_MINUTES", 30)
 

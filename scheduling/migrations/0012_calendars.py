@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
+import scheduling.outbound
 import scheduling.validators
 from django.db import migrations, models
 
@@ -53,7 +54,7 @@ class Migration(migrations.Migration):
             name='CalendarSubscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000, validators=[scheduling.validators.validate_single_line, django.core.validators.URLValidator(schemes=['http', 'https'])])),
+                ('url', models.URLField(max_length=2000, validators=[scheduling.validators.validate_single_line, django.core.validators.URLValidator(schemes=['http', 'https']), scheduling.outbound.validate_outbound_url])),
                 ('name', models.CharField(blank=True, default='', max_length=100, validators=[scheduling.validators.validate_single_line])),
                 ('last_synced_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('last_error', models.TextField(blank=True, default='', editable=False)),

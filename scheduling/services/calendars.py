@@ -1,7 +1,7 @@
 """Busy times in: calendar subscriptions and their sync into exceptions (docs/spec.md §16.3).
 
 A subscription names an external ICS URL (a trainer's personal calendar). A sync fetches it under
-the SSRF rules of `scheduling.net`, expands its recurring events inside a window, and keeps each
+the SSRF rules of `scheduling.outbound`, expands its recurring events inside a window, and keeps each
 busy occurrence as a ScheduleException of kind `external`, updated in place by (UID, recurrence).
 A failed sync records its error and changes no exception: what was imported keeps blocking.
 """
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from scheduling import engine, permissions
 from scheduling.models import CalendarSubscription, ExceptionKind, Resource, ScheduleException
-from scheduling.net import FetchError, UnsafeURL, http_get
+from scheduling.outbound import FetchError, UnsafeAddress, http_get
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def calendar_sync(*, subscription: CalendarSubscription, by=permissions.SYSTEM, 
         if answer.status != 200:
             raise FetchError(f"The server answered {answer.status}" + (" (redirects are not followed)." if 300 <= answer.status < 400 else "."))
         occurrences = parse_busy_times(answer.body, zone_name=subscription.resource.timezone, start=now - SYNC_PAST, end=now + SYNC_FUTURE)
-    except (UnsafeURL, FetchError, ValueError) as error:
+    except (UnsafeAddress, FetchError, ValueError) as error:
         logger.info("Calendar subscription %s failed: %s", subscription.pk, error)
         _record(subscription, last_error=str(error)[:2000] or type(error).__name__)
         return "failed"

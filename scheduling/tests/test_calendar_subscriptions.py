@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 import time_machine
 from django.core.management import call_command
 from guardian.shortcuts import assign_perm
 
-from scheduling import net
+from scheduling import outbound
 from scheduling.models import CalendarSubscription, ExceptionKind, ScheduleException
 from scheduling.permissions import SYSTEM
 from scheduling.services import bookings as booking_service
@@ -314,11 +315,20 @@ def test_all_day_and_floating_times_are_read_in_the_resource_zone(clock, private
 # --- SSRF rules ---------------------------------------------------------------------------------------
 
 
-def test_a_loopback_source_is_refused_unless_private_addresses_are_allowed(clock, server, subscription):
+def test_a_loopback_source_is_refused_when_saved_and_again_when_fetched(clock, server, trainer, settings):
+    with pytest.raises(ValidationError) as refused:
+        calendars.calendar_subscription_create(by=SYSTEM, resource=trainer, url=server.url, name="Tom's calendar")
+    assert "url" in refused.value.message_dict
+    # Saved while private addresses were allowed (on-premise), fetched after they no longer are.
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    subscription = calendars.calendar_subscription_create(by=SYSTEM, resource=trainer, url=server.url, name="Tom's calendar")
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+
     assert calendars.calendar_sync(subscription=subscription) == "failed"
 
     subscription.refresh_from_db()
-    assert "private or reserved address" in subscription.last_error
+    # A plain-http loopback URL fails the first rule it meets (https only in production).
+    assert subscription.last_error in ("Only https:// URLs are accepted.", "127.0.0.1 resolves to 127.0.0.1, a private, loopback or reserved address.")
     assert server.requests == []  # refused before connecting
 
 
@@ -336,15 +346,15 @@ def test_a_loopback_source_is_refused_unless_private_addresses_are_allowed(clock
         "http://localhost/cal.ics",
     ],
 )
-def test_check_public_url_refuses_other_schemes_and_non_public_addresses(url, settings):
+def test_check_url_refuses_other_schemes_and_non_public_addresses(url, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    with pytest.raises(net.UnsafeURL):
-        net.check_public_url(url)
+    with pytest.raises(outbound.UnsafeAddress):
+        outbound.check_url(url)
 
 
-def test_check_public_url_accepts_a_public_address(settings):
+def test_check_url_accepts_a_public_address(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    checked = net.check_public_url("https://93.184.216.34:8443/a/cal.ics?key=1")
+    checked = outbound.check_url("https://93.184.216.34:8443/a/cal.ics?key=1")
     assert (checked.scheme, checked.port, checked.target, checked.addresses) == ("https", 8443, "/a/cal.ics?key=1", ("93.184.216.34",))
 
 
