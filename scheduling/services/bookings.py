@@ -26,7 +26,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from scheduling import engine, permissions
-from scheduling.models import Booking, BookingStatus, Customer, NotificationEvent, Resource
+from scheduling.models import Booking, BookingStatus, Customer, Notification, NotificationEvent, Resource
 from scheduling.services import policies
 from scheduling.services.availability import resource_conflicts, validate_interval
 from scheduling.services.errors import BookingConflict, InvalidTransition, PartOfGroup
@@ -195,6 +195,8 @@ def _edit(booking: Booking, by, changes: Mapping[str, Any], to_status: str | Non
         changed += occurrence_detach(current, changed)
         if changed:
             _save_or_conflict(current, update_fields=[*changed, "updated_at"])
+        if "approval_expires_at" in changed:
+            announce_approvals([current])
     _refresh(booking, current)
     return booking
 
@@ -256,6 +258,7 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         _require(permissions.can_override_availability(by), OVERRIDE_REFUSED)
     if changed.get("status") == BookingStatus.CONFIRMED and not policies.can_approve(by):
         _require(not policies.resource_policy(current.resource).requires_approval, APPROVAL_REFUSED)
+    was_awaiting = _awaits_approval(current)
     for name, value in changed.items():
         setattr(current, name, value)
     if {"start_at", "end_at"} & changed.keys():
@@ -273,6 +276,13 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
                 setattr(current, name, getattr(policy, name))
                 changed[name] = getattr(policy, name)
         _ensure_available(current, policy)
+        moved_to_approval = "resource" in changed and policy.requires_approval and current.status in CREATABLE_STATUSES
+        if moved_to_approval and not was_awaiting and not policies.can_approve(by):
+            # Approved on one resource is not approved on another: it waits for an approver (§13.5).
+            changed["status"] = current.status = BookingStatus.PENDING
+            changed["approval_expires_at"] = current.approval_expires_at = policies.approval_expiry(policy)
+        elif "resource" in changed and not policy.requires_approval and current.approval_expires_at is not None:
+            changed["approval_expires_at"] = current.approval_expires_at = None  # nothing left to expire
     return list(changed)
 
 
@@ -311,7 +321,9 @@ def announce_approvals(bookings: list[Booking]) -> None:
     from scheduling.tasks import schedule_approval_expiry
 
     waiting = [b for b in bookings if _awaits_approval(b)]
-    if waiting:
+    # One approval notice per booking (the outbox's rule): one moved onto another approval
+    # resource after an earlier approval is not asked about twice by e-mail; its expiry still runs.
+    if waiting and not Notification.objects.filter(booking_id=waiting[0].pk, event=NotificationEvent.APPROVAL).exists():
         notification_record(booking_id=waiting[0].pk, event=NotificationEvent.APPROVAL)
     for booking in waiting:
         if booking.approval_expires_at is not None:

@@ -316,6 +316,29 @@ def test_without_an_owner_the_approval_mail_goes_to_the_managers(booker):
     assert booking.approval_expires_at is None
 
 
+@pytest.mark.django_db
+def test_a_confirmed_booking_moved_by_a_booker_onto_an_approval_resource_awaits_approval_again(booker):
+    manager = member(roles.MANAGER)
+    plain, strict = resource_with(), resource_with(requires_approval=True, approval_timeout=60)
+    booking = book(plain, DAY + 9 * HOUR, DAY + 10 * HOUR, by=booker, status="confirmed")
+
+    booking_update(booking=booking, by=booker, resource=strict)
+
+    assert (booking.status, booking.approval_expires_at) == ("pending", NOW + HOUR)
+    assert Notification.objects.filter(booking=booking, event=NotificationEvent.APPROVAL).count() == 1
+    # Moved back where no approval is needed, nothing is left to expire; a manager's move is approved.
+    booking_update(booking=booking, by=booker, resource=plain)
+    assert (booking.status, booking.approval_expires_at) == ("pending", None)
+    booking_confirm(booking=booking, by=manager)
+    booking_update(booking=booking, by=manager, resource=strict)
+    assert booking.status == "confirmed"
+    # Asked again after an approval: the expiry runs, the approvers are not e-mailed twice.
+    booking_update(booking=booking, by=booker, resource=plain)
+    booking_update(booking=booking, by=booker, resource=strict)
+    assert (booking.status, booking.approval_expires_at) == ("pending", NOW + HOUR)
+    assert Notification.objects.filter(booking=booking, event=NotificationEvent.APPROVAL).count() == 1
+
+
 # --- Admin --------------------------------------------------------------------------------------------
 
 
