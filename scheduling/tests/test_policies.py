@@ -387,3 +387,35 @@ def test_the_day_quota_on_a_spring_forward_day_is_one_local_date_of_23_hours():
             book(resource, dt.datetime(2030, 3, 11, 3, 30, tzinfo=UTC), dt.datetime(2030, 3, 11, 3, 45, tzinfo=UTC), customer=customer)
         book(resource, dt.datetime(2030, 3, 11, 4, tzinfo=UTC), dt.datetime(2030, 3, 11, 4, 30, tzinfo=UTC), customer=customer)  # 00:00 on the 11th
     assert policy_rules(error) == ["quota_per_day"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", range(3))
+def test_the_calendars_clickable_hours_are_exactly_those_the_write_accepts(seed):
+    """`bookable_spans` computes free time once per resource; the oracle asks the write's own
+    decision (`booking_conflicts`, no override, no customer) for every hour of two days."""
+    import random
+
+    from scheduling.services.availability import bookable_spans
+    from scheduling.services.bookings import booking_conflicts
+    from scheduling.tests.factories import AvailabilityFactory, BookingFactory, ScheduleExceptionFactory
+
+    rng = random.Random(seed)
+    resources = []
+    for zone in ("Europe/Warsaw", "America/New_York", "Asia/Kathmandu"):
+        resource = resource_with(zone, buffer_before=rng.choice([0, 15]), buffer_after=rng.choice([0, 30, 90]), min_notice=rng.choice([None, 120]), granularity=rng.choice([None, 30, 60]))
+        for weekday in range(7):
+            AvailabilityFactory(resource=resource, weekday=weekday, start_time=dt.time(rng.randint(5, 9)), end_time=dt.time(rng.randint(15, 22)))
+        for _ in range(4):
+            start = NOW + dt.timedelta(minutes=15 * rng.randint(0, 180))
+            BookingFactory(resource=resource, start_at=start, end_at=start + dt.timedelta(minutes=15 * rng.randint(1, 8)), buffer_after=rng.choice([0, 20]), override_availability=True)
+        start = NOW + dt.timedelta(minutes=15 * rng.randint(0, 180))
+        ScheduleExceptionFactory(resource=resource, start_at=start, end_at=start + HOUR)
+        resources.append(resource)
+    bounds = [NOW + k * HOUR for k in range(49)]
+
+    found = bookable_spans(resources, bounds)
+
+    for resource in resources:
+        expected = [i for i, (s, e) in enumerate(zip(bounds, bounds[1:])) if not booking_conflicts(resource=resource, start_at=s, end_at=e)]
+        assert found[resource.pk] == expected
