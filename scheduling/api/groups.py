@@ -7,6 +7,7 @@ services decide every write, part by part, with the requesting user.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -189,7 +190,7 @@ class GroupEditSerializer(serializers.Serializer):
     end_at = AwareDateTimeField(required=False)
     notes = StrictCharField(required=False, allow_blank=True, max_length=10000)
     status = StrictChoiceField(choices=BookingStatus.choices, required=False)
-    resources = serializers.ListField(required=False)
+    resources = serializers.ListField(child=StrictIntegerField(), required=False, max_length=group_service.MAX_GROUP_RESOURCES)
 
     def validate_status(self, value):
         if value != self.instance.status:
@@ -207,8 +208,9 @@ class GroupEditSerializer(serializers.Serializer):
         return attrs
 
 
-def group_answer(group: BookingGroup) -> dict:
-    parts = list(group.parts.order_by("resource__name", "resource_id").values_list("id", "resource_id"))
+def group_answer(group: BookingGroup, user) -> dict:
+    """The group as `user` may see it: only the parts (and so the resources) visible to them."""
+    parts = list(restrict(user, group.parts.order_by("resource__name", "resource_id")).values_list("id", "resource_id"))
     field = AwareDateTimeField()
     return {
         "id": group.pk,
@@ -257,7 +259,9 @@ class PartsVisibleMixin:
     parts_link = "group_id"  # the column of Booking that points at the model
 
     def get_queryset(self):
-        visible = restrict(self.request.user, Booking.objects.all()).filter(**{f"{self.parts_link}__isnull": False})
+        # Through parts still attached: an occurrence moved alone onto another resource (detached)
+        # does not open the series to that resource's users.
+        visible = restrict(self.request.user, Booking.objects.all()).filter(**{f"{self.parts_link}__isnull": False, "detached": False})
         return self.queryset.model.objects.filter(pk__in=visible.values(self.parts_link)).order_by("start_at", "id")
 
     def get_object(self):
@@ -279,16 +283,16 @@ class BookingGroupViewSet(HistoryMixin, PartsVisibleMixin, mixins.ListModelMixin
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([group_answer(g) for g in page])
+        return self.get_paginated_response([group_answer(g, request.user) for g in page])
 
     @extend_schema(request=GroupCreateSerializer, responses={201: GroupAnswerSerializer})
     def create(self, request):
         data = self._valid(GroupCreateSerializer, request.data)
         group = group_service.group_create(by=request.user, **data)
-        return Response(group_answer(group), status=status.HTTP_201_CREATED)
+        return Response(group_answer(group, request.user), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
-        return Response(group_answer(self.get_object()))
+        return Response(group_answer(self.get_object(), request.user))
 
     @extend_schema(request=GroupEditSerializer, responses={200: GroupAnswerSerializer})
     def partial_update(self, request, pk=None):
@@ -297,7 +301,7 @@ class BookingGroupViewSet(HistoryMixin, PartsVisibleMixin, mixins.ListModelMixin
         edit.is_valid(raise_exception=True)
         changes = {k: v for k, v in edit.validated_data.items() if k not in ("status", "resources")}
         group_service.group_edit(group=group, by=request.user, changes=changes)
-        return Response(group_answer(group))
+        return Response(group_answer(group, request.user))
 
     @extend_schema(request=GroupEditSerializer, responses={200: GroupAnswerSerializer})
     def update(self, request, pk=None):
@@ -338,7 +342,7 @@ def _group_transition(name: str, to_status: str):
     def transition(self, request, pk=None):
         group = self.get_object()
         group_service.group_transition(group=group, to_status=to_status, by=request.user)
-        return Response(group_answer(group))
+        return Response(group_answer(group, request.user))
 
     transition.__name__ = name
     transition.__doc__ = f"Make every part of the group {to_status} (docs/spec.md §14)."
@@ -391,13 +395,16 @@ class SeriesExtendSerializer(serializers.Serializer):
         return attrs
 
 
-def series_answer(series: BookingSeries, occurrences=None) -> dict:
+def series_answer(series: BookingSeries, user, occurrences=None) -> dict:
+    """The series as `user` may see it: its visible resources, and of each occurrence the visible parts."""
     field = AwareDateTimeField()
     occurrences = series_service.series_occurrences(series) if occurrences is None else occurrences
+    visible = set(restrict(user, Booking.objects.filter(series=series)).values_list("pk", flat=True))
+    occurrences = [replace(o, bookings=[pk for pk in o.bookings if pk in visible]) for o in occurrences]
     return {
         "id": series.pk,
         "rrule": series.rrule,
-        "resources": sorted(series.resources.values_list("id", flat=True)),
+        "resources": sorted(restrict(user, series.resources.all()).values_list("id", flat=True)),
         "customer": series.customer_id,
         "start_at": field.to_representation(series.start_at),
         "end_at": field.to_representation(series.end_at),
@@ -420,10 +427,10 @@ class BookingSeriesViewSet(HistoryMixin, PartsVisibleMixin, viewsets.GenericView
         serializer = SeriesCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         result = series_service.series_create(by=request.user, **serializer.validated_data)
-        return Response(series_answer(result.series, result.occurrences), status=status.HTTP_201_CREATED)
+        return Response(series_answer(result.series, request.user, result.occurrences), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
-        return Response(series_answer(self.get_object()))
+        return Response(series_answer(self.get_object(), request.user))
 
     @extend_schema(request=SeriesCancelSerializer, responses={200: SeriesAnswerSerializer})
     @action(detail=True, methods=["post"])
@@ -432,7 +439,7 @@ class BookingSeriesViewSet(HistoryMixin, PartsVisibleMixin, viewsets.GenericView
         serializer = SeriesCancelSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         series_service.series_cancel(series=series, by=request.user, since=serializer.validated_data.get("from"))
-        return Response(series_answer(series))
+        return Response(series_answer(series, request.user))
 
     @extend_schema(request=SeriesExtendSerializer, responses={200: SeriesExtendAnswerSerializer})
     @action(detail=True, methods=["post"])
@@ -441,6 +448,6 @@ class BookingSeriesViewSet(HistoryMixin, PartsVisibleMixin, viewsets.GenericView
         serializer = SeriesExtendSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         result = series_service.series_extend(series=series, by=request.user, **serializer.validated_data)
-        answer = series_answer(result.series)
+        answer = series_answer(result.series, request.user)
         answer["added"] = occurrence_rows(result.occurrences)
         return Response(answer)

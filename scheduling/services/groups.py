@@ -28,6 +28,8 @@ from scheduling.services.policies import resource_policy
 from scheduling.services.errors import BookingConflict, GroupConflict
 
 MAX_GROUP_RESOURCES = 20
+# Resource checks one `find` request may make before it answers what it found and where to go on.
+MAX_FIND_CHECKS = 200_000
 GROUP_EDITABLE = frozenset({"customer", "start_at", "end_at", "notes"})
 
 
@@ -255,10 +257,20 @@ def group_find(
 
     by_type = [[r for r in candidates if r.type_id == t.pk] for t in types]
     found: list[GroupSlot] = []
+    budget = MAX_FIND_CHECKS
     t = start
     while t + duration <= end and len(found) <= limit:
-        chosen = [next((r for r in pool if fits(r, t)), None) for pool in by_type]
-        if all(chosen):
+        if budget <= 0:
+            # Bounded work per request, whatever the pools: the answer says where to go on from.
+            return GroupSlotPage(found[:limit], found[limit].start_at if len(found) > limit else t)
+        chosen = []
+        for pool in by_type:  # the first type without a free resource ends this start's search
+            budget -= len(pool)
+            choice = next((r for r in pool if fits(r, t)), None)
+            if choice is None:
+                break
+            chosen.append(choice)
+        if len(chosen) == len(by_type):
             found.append(GroupSlot(t, t + duration, chosen))
         t += step
     return GroupSlotPage(found[:limit], found[limit].start_at if len(found) > limit else None)

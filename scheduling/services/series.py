@@ -25,7 +25,8 @@ from scheduling import engine, permissions
 from scheduling.models import Booking, BookingGroup, BookingSeries, BookingStatus, Customer, Resource, SeriesMode
 from scheduling.services import bookings as booking_service
 from scheduling.services import group_notices
-from scheduling.services.availability import conflicts_by_interval, validate_interval
+from scheduling.services.availability import conflicts_by_interval, validate_interval, widest_buffers
+from scheduling.services.policies import resource_policy
 from scheduling.services.errors import GroupConflict, SeriesConflict
 from scheduling.services.groups import decide_parts, lock_resources, validate_resources, write_parts
 
@@ -143,6 +144,23 @@ def _require_searchable(parts: dict[str, str]) -> None:
             raise ValidationError({"rrule": "BYMONTH and BYMONTHDAY take integers."}) from None
         if not any(1 <= m <= 12 and 1 <= d <= DAYS_IN_MONTH[m - 1] for m in months for d in days):
             raise ValidationError({"rrule": "No month of BYMONTH has a day of BYMONTHDAY."})
+    if "INTERVAL" in parts:
+        interval = parts["INTERVAL"]
+        if not interval.isascii() or not interval.isdigit() or int(interval) < 1:
+            raise ValidationError({"rrule": "INTERVAL is a whole number of at least 1."})
+
+
+def require_apart(starts: Sequence[dt.datetime], duration: dt.timedelta, resources: Sequence[Resource]) -> None:
+    """Occurrences of one series may not overlap each other, buffers included (the resources' widest):
+    they would double-book their own resources (docs/spec.md §14.2)."""
+    reach = widest_buffers(resource_policy(r) for r in resources)
+    before, after = reach.buffers
+    ordered = sorted(starts)
+    for earlier, later in zip(ordered, ordered[1:]):
+        if earlier + duration + after > later - before:
+            raise ValidationError(
+                {"rrule": f"Occurrences would overlap each other ({_iso(earlier)} and {_iso(later)}), buffers included."}
+            )
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -190,6 +208,11 @@ def parse_exdates(values) -> list:
             raise ValidationError({"exdates": f"{value!r} is not an ISO 8601 date or datetime."}) from None
         if isinstance(parsed[-1], dt.datetime) and parsed[-1].utcoffset() is None:
             raise ValidationError({"exdates": f"{value!r} has no time zone offset."})
+        if isinstance(parsed[-1], dt.datetime):
+            try:
+                parsed[-1].astimezone(engine.UTC)
+            except OverflowError:
+                raise ValidationError({"exdates": f"{value!r} is outside the years a series can reach."}) from None
     return parsed
 
 
@@ -201,6 +224,7 @@ def series_preview(*, resources: Sequence[Resource], start_at, end_at, rrule: st
     resources = validate_resources(resources, minimum=1)
     start, end = validate_interval(start_at, end_at)
     starts, skipped = occurrence_starts(rrule, start, resources[0].zone, parse_exdates(list(exdates)))
+    require_apart(starts, end - start, resources)
     occurrences = [Occurrence(s, s + (end - start)) for s in starts]
     found = conflicts_by_interval(resources, [(o.start_at, o.end_at) for o in occurrences])
     for i, occurrence in enumerate(occurrences):
@@ -227,6 +251,7 @@ def series_create(
     resources = validate_resources(resources, minimum=1)
     start, end = validate_interval(start_at, end_at)
     starts, excluded = occurrence_starts(rrule, start, resources[0].zone, parse_exdates(list(exdates)))
+    require_apart(starts, end - start, resources)
     with transaction.atomic():
         resources = lock_resources(resources)
         series = BookingSeries(
@@ -268,13 +293,20 @@ def series_extend(*, series: BookingSeries, by, count: int | None = None, until:
             known = Booking.objects.filter(series=series).values("recurrence_id").distinct().count()
             parts["COUNT"] = str(int(rule_parts(series.rrule).get("COUNT", known)) + count)
         else:
+            if not series.start_at < until <= series.start_at + dt.timedelta(days=366 * MAX_SERIES_YEARS):
+                raise ValidationError({"until": f"Within {MAX_SERIES_YEARS} years after the series' first start."})
             parts["UNTIL"] = until.astimezone(engine.UTC).strftime("%Y%m%dT%H%M%SZ")
         rule = ";".join(f"{k}={v}" for k, v in parts.items())
         exdates = parse_exdates(series.exdates)
-        starts, _ = occurrence_starts(rule, series.start_at, resources[0].zone, exdates)
+        try:
+            starts, _ = occurrence_starts(rule, series.start_at, resources[0].zone, exdates)
+        except ValidationError as refused:
+            # The caller gave the extent, not the rule: the message names what they sent.
+            raise ValidationError({"count" if count is not None else "until": refused.message_dict.get("rrule", refused.messages)}) from None
         last = Booking.objects.filter(series=series).order_by("-recurrence_id").values_list("recurrence_id", flat=True).first()
         known_starts = set(Booking.objects.filter(series=series).values_list("recurrence_id", flat=True))
         new = [s for s in starts if s not in known_starts and (last is None or s > last)]
+        require_apart([*([last] if last is not None else []), *new], series.end_at - series.start_at, resources)
         series.rrule = rule
         series.full_clean(exclude=["created_by", "resources"])
         duration = series.end_at - series.start_at

@@ -208,6 +208,8 @@ def test_all_or_nothing_writes_nothing_on_one_conflict(api):
         "FREQ=HOURLY;COUNT=3",  # below a day: not a booking series
         "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1",  # never meets: dateutil would search until 9999
         "FREQ=WEEKLY;BYSETPOS=2;COUNT=2",
+        "FREQ=DAILY;INTERVAL=0;COUNT=3",  # dateutil would repeat the first start three times
+        "FREQ=DAILY;INTERVAL=-1;COUNT=3",
     ],
 )
 def test_a_rule_that_does_not_end_is_too_long_or_invalid_is_refused_naming_rrule(api, rule):
@@ -217,6 +219,38 @@ def test_a_rule_that_does_not_end_is_too_long_or_invalid_is_refused_naming_rrule
 
     assert response.status_code == 400 and "rrule" in response.json()
     assert Booking.objects.count() == 0 and BookingSeries.objects.count() == 0
+
+
+@pytest.mark.parametrize(("hours", "buffer_after"), [(25, 0), (23, 90)])
+def test_occurrences_that_would_overlap_each_other_are_refused_naming_rrule(api, hours, buffer_after):
+    """A daily series longer than a day, or whose buffers reach the next day's start, would double-book
+    its own resource (SQLite has no exclusion constraint to catch it)."""
+    resource = ResourceFactory(type=ResourceTypeFactory(buffer_after=buffer_after))
+    body = series_body(resource, CustomerFactory(), START, "FREQ=DAILY;COUNT=3", end_at=(START + dt.timedelta(hours=hours)).isoformat())
+
+    response = api.post(f"{API}/series/", body)
+
+    assert response.status_code == 400 and "overlap" in response.json()["rrule"][0]
+    assert Booking.objects.count() == 0 and BookingSeries.objects.count() == 0
+
+
+def test_an_exdate_outside_the_years_a_series_can_reach_is_400_naming_exdates(api):
+    resource, customer = ResourceFactory(), CustomerFactory()
+
+    response = api.post(f"{API}/series/", series_body(resource, customer, START, "FREQ=WEEKLY;COUNT=2", exdates=["0001-01-01T00:00:00+01:00"]))
+
+    assert response.status_code == 400 and "exdates" in response.json()
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "2020-01-01T00:00:00Z"])
+def test_extend_to_an_until_out_of_reach_is_400_naming_until(api, until):
+    resource, customer = ResourceFactory(timezone="Europe/Warsaw"), CustomerFactory()
+    series = api.post(f"{API}/series/", series_body(resource, customer, dt.datetime(2030, 3, 4, 18, tzinfo=WARSAW), "FREQ=WEEKLY;COUNT=2")).json()
+
+    response = api.post(f"{API}/series/{series['id']}/extend", {"until": until})
+
+    assert response.status_code == 400 and "until" in response.json(), response.json()
+    assert Booking.objects.count() == 2
 
 
 def test_cancel_from_a_date_cancels_this_and_the_following_occurrences(api):
@@ -366,3 +400,50 @@ def test_a_group_needs_the_right_to_book_every_one_of_its_resources(trio):
 
     assert response.status_code == 403 and response.json()["detail"] == f"You may not book resource {studio.pk}."
     assert Booking.objects.count() == 0 and BookingGroup.objects.count() == 0
+
+
+def test_a_user_who_sees_one_part_sees_only_that_part_of_a_group_or_series(api, granted):
+    """A grant on A shows the group and the series through A's parts, never B's bookings or B itself."""
+    from scheduling.models import Resource
+
+    a = Resource.objects.get(name="A")
+    b, customer = ResourceFactory(name="B"), CustomerFactory()
+    group = api.post(f"{API}/booking_group/", group_body([a, b], customer, START, END)).json()
+    first = dt.datetime(2030, 4, 1, 18, 0, tzinfo=WARSAW)
+    body = {**series_body(a, customer, first, "FREQ=WEEKLY;COUNT=2"), "resource": None, "resources": [a.pk, b.pk]}
+    series = api.post(f"{API}/series/", {k: v for k, v in body.items() if v is not None}).json()
+    mine = client_for(granted)
+
+    seen_group = mine.get(f"{API}/booking_group/{group['id']}").json()
+    seen_list = mine.get(f"{API}/booking_group/").json()["results"]
+    seen_series = mine.get(f"{API}/series/{series['id']}").json()
+
+    on_a = set(Booking.objects.filter(resource=a).values_list("pk", flat=True))
+    assert seen_group["resources"] == [a.pk] and set(seen_group["bookings"]) <= on_a and seen_group["bookings"]
+    # The group, and the two groups of the series' occurrences.
+    assert [g["resources"] for g in seen_list] == [[a.pk]] * 3
+    assert seen_series["resources"] == [a.pk] and set(seen_series["bookings"]) <= on_a and len(seen_series["bookings"]) == 2
+    assert all(set(o["bookings"]) <= on_a for o in seen_series["occurrences"])
+
+
+@pytest.mark.parametrize("resources", [[1, "a"], [{"x": 1}, {"y": 2}], [None, 1], [[1], 2], "12"])
+def test_patching_a_groups_resources_with_junk_is_400_naming_resources(api, trio, resources):
+    anna, studio, customer = trio
+    group = api.post(f"{API}/booking_group/", group_body([anna, studio], customer, START, END)).json()
+
+    response = api.patch(f"{API}/booking_group/{group['id']}", {"resources": resources}, format="json")
+
+    assert response.status_code == 400 and "resources" in response.json()
+
+
+def test_find_stops_after_its_budget_and_says_where_to_go_on(api, trio, monkeypatch):
+    from scheduling.services import groups as group_service
+
+    anna, studio, _ = trio
+    monkeypatch.setattr(group_service, "MAX_FIND_CHECKS", 10)
+    query = {"types": f"{anna.type_id},{studio.type_id}", "start": iso(START), "end": iso(START + dt.timedelta(days=2)), "duration": 60, "step": 60}
+
+    answer = api.get(f"{API}/booking_group/find", query).json()
+
+    # Ten checks of two one-resource types: five starts, each a slot; the sixth is where to go on.
+    assert len(answer["slots"]) == 5 and answer["next"] == iso(START + dt.timedelta(hours=5))
