@@ -520,6 +520,11 @@ class Booking(models.Model):
     def occupies(self) -> bool:
         return self.status in OCCUPYING_STATUSES
 
+    @property
+    def who(self) -> str:
+        """The customer's name; a session's booking (no customer) names its class (docs/spec.md §17.4)."""
+        return self.customer.name if self.customer_id is not None else f"Class: {self.notes}"
+
     def clean(self):
         # Derived before the constraints are validated (full_clean), as save() derives it.
         if isinstance(self.start_at, dt.datetime) and isinstance(self.end_at, dt.datetime):
