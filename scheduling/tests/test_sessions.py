@@ -153,3 +153,15 @@ def test_the_database_refuses_an_oversold_seat(resource):
 def test_attending_needs_rights_on_the_resource(viewer, resource, customer):
     [session] = service.session_create(by=SYSTEM, resources=[resource], start_at=START, end_at=END, seats=1, title="One")
     assert attend(client_for(viewer), session.pk, customer).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_today_page_shows_a_class_by_its_title(superuser, resource):
+    from django.test import Client
+
+    start = NOW + dt.timedelta(hours=1)
+    service.session_create(by=SYSTEM, resources=[resource], start_at=start, end_at=start + dt.timedelta(hours=1), seats=3, title="Pilates")
+    client = Client()
+    client.force_login(superuser)
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "Class: Pilates" in page.content.decode()
