@@ -229,6 +229,11 @@ class ResourceType(models.Model):
         validators=[validate_reminder_minutes],
         help_text="Minutes before the start at which the customer is reminded by e-mail, e.g. [1440, 60].",
     )
+    offer_hold = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_POLICY_MINUTES)],
+        help_text="Minutes a seat freed in a class is held for the next on the waiting list.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -431,7 +436,8 @@ class BookingGroup(models.Model):
 
 class Booking(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bookings")
+    # Empty only for a session's occupying booking (docs/spec.md §17.4; CHECK booking_customer_or_session).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="bookings")
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING)
@@ -464,6 +470,8 @@ class Booking(models.Model):
     series = models.ForeignKey(BookingSeries, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="bookings")
     recurrence_id = models.DateTimeField(null=True, blank=True, editable=False)
     detached = models.BooleanField(default=False, editable=False)
+    # The session (class) this booking holds the resource for (docs/spec.md §17.4).
+    session = models.ForeignKey("Session", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="bookings")
 
     objects = BookingQuerySet.as_manager()
 
@@ -492,6 +500,7 @@ class Booking(models.Model):
                 name="booking_occupied_covers_booking",
             ),
             models.CheckConstraint(condition=Q(series__isnull=True) | Q(recurrence_id__isnull=False), name="booking_occurrence_has_recurrence_id"),
+            models.CheckConstraint(condition=Q(customer__isnull=False) | Q(session__isnull=False), name="booking_customer_or_session"),
             PostgresOnlyExclusionConstraint(
                 name="booking_no_overlap",
                 # Over the occupied range, buffers included, so a race cannot slip two buffered
@@ -511,6 +520,11 @@ class Booking(models.Model):
     def occupies(self) -> bool:
         return self.status in OCCUPYING_STATUSES
 
+    @property
+    def who(self) -> str:
+        """The customer's name; a session's booking (no customer) names its class (docs/spec.md §17.4)."""
+        return self.customer.name if self.customer_id is not None else f"Class: {self.notes}"
+
     def clean(self):
         # Derived before the constraints are validated (full_clean), as save() derives it.
         if isinstance(self.start_at, dt.datetime) and isinstance(self.end_at, dt.datetime):
@@ -522,6 +536,95 @@ class Booking(models.Model):
         if update_fields is not None and {"start_at", "end_at", "buffer_before", "buffer_after"} & set(update_fields):
             update_fields = [*update_fields, "occupied_start", "occupied_end"]
         super().save_base(*args, update_fields=update_fields, **kwargs)
+
+
+MAX_SEATS = 10_000
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Session(models.Model):
+    """A class: an interval on one or more resources (each held by a Booking) offering `seats` (§17.4)."""
+
+    title = models.CharField(max_length=200, validators=[validate_single_line])
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    seats = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_SEATS)])
+    status = models.CharField(max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="session_end_after_start"),
+            models.CheckConstraint(condition=Q(seats__gte=1, seats__lte=MAX_SEATS), name="session_seats_range"),
+            models.CheckConstraint(condition=Q(status__in=SessionStatus.values), name="session_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.start_at:%Y-%m-%d %H:%M}"
+
+
+class AttendanceStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    WAITLISTED = "waitlisted", "Waitlisted"
+    OFFERED = "offered", "Offered a seat"
+    LEFT = "left", "Left"
+    EXPIRED = "expired", "Offer expired"
+    CANCELLED = "cancelled", "Session cancelled"
+
+
+SEAT_HOLDING = (AttendanceStatus.BOOKED, AttendanceStatus.OFFERED)
+ACTIVE_ATTENDANCE = (AttendanceStatus.BOOKED, AttendanceStatus.WAITLISTED, AttendanceStatus.OFFERED)
+
+
+class Attendance(models.Model):
+    """A customer's place in a session: a seat (booked, offered) or a ticket in the line (§17.4).
+
+    The database holds the seat count: a holder's `seat` lies in 1 … `seats` (the session's, copied)
+    and is unique per session among holders, so no code path can seat more than `seats` people.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendances")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="attendances")
+    status = models.CharField(max_length=16, choices=AttendanceStatus.choices)
+    seats = models.PositiveIntegerField(editable=False)
+    seat = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    position = models.PositiveIntegerField(null=True, blank=True, editable=False, help_text="Arrival ticket in the waiting line.")
+    offer_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["session", "created_at", "id"]
+        indexes = [
+            models.Index(fields=["offer_expires_at"], name="attendance_offer_due_idx", condition=Q(status="offered")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendance_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(status__in=SEAT_HOLDING) & Q(seat__isnull=False, seat__gte=1, seat__lte=models.F("seats")))
+                | (~Q(status__in=SEAT_HOLDING) & Q(seat__isnull=True)),
+                name="attendance_seat_within_seats",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AttendanceStatus.WAITLISTED) | Q(position__isnull=False), name="attendance_waitlisted_has_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=AttendanceStatus.OFFERED, offer_expires_at__isnull=False) | ~Q(status=AttendanceStatus.OFFERED),
+                name="attendance_offer_has_expiry",
+            ),
+            models.UniqueConstraint(fields=["session", "seat"], condition=Q(status__in=SEAT_HOLDING), name="attendance_one_per_seat"),
+            models.UniqueConstraint(fields=["session", "customer"], condition=Q(status__in=ACTIVE_ATTENDANCE), name="attendance_once_active"),
+            models.UniqueConstraint(fields=["session", "position"], name="attendance_one_per_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.session} ({self.status})"
 
 
 def occupied_range(booking: Booking) -> tuple[dt.datetime, dt.datetime]:
@@ -638,6 +741,7 @@ class NotificationEvent(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     APPROVAL = "approval", "Awaiting approval"
     RESCHEDULED = "rescheduled", "Rescheduled"
+    OFFERED = "offered", "Seat offered"
 
 
 class NotificationState(models.TextChoices):
@@ -654,6 +758,8 @@ class Notification(models.Model):
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    # A notice to one attendee of a session (docs/spec.md §17.4), attached to the session's booking.
+    attendance = models.ForeignKey("Attendance", on_delete=models.CASCADE, null=True, blank=True, editable=False, related_name="notifications")
     event = models.CharField(max_length=16, choices=NotificationEvent.choices)
     # The .ics SEQUENCE of this notice: one more than the booking's previous notice, so a calendar
     # app takes each notice as an update of the last (a booking can be moved many times).
@@ -689,8 +795,9 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["booking", "event"],
                 name="notification_one_per_event",
-                condition=~Q(event=NotificationEvent.RESCHEDULED),
+                condition=~Q(event=NotificationEvent.RESCHEDULED) & Q(attendance__isnull=True),
             ),
+            models.UniqueConstraint(fields=["attendance", "event"], name="notification_one_per_attendee_event", condition=Q(attendance__isnull=False)),
             models.UniqueConstraint(fields=["booking", "sequence"], name="notification_sequence_unique"),
             models.CheckConstraint(condition=Q(state__in=NotificationState.values), name="notification_state_valid"),
         ]

@@ -24,8 +24,8 @@ from scheduling.services import group_notices, notifications, preferences, remin
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_notice")
 def write_booking_notice(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
-    if raw:
-        return  # loaddata: history, not news
+    if raw or instance.session_id is not None:
+        return  # loaddata: history, not news; a session's booking: the session tells its attendees (§17.4)
     if instance.group_id is not None or instance.series_id is not None:
         # The group or series states its own event, in one message for all its parts (docs/spec.md §14).
         group_notices.part_saved(booking=instance, created=created, update_fields=update_fields)
@@ -45,7 +45,7 @@ def write_booking_webhooks(sender, instance: Booking, created: bool, raw: bool, 
 
 @receiver(post_save, sender=Booking, dispatch_uid="scheduling.booking_reminders")
 def plan_booking_reminders(sender, instance: Booking, created: bool, raw: bool, update_fields=None, **kwargs) -> None:
-    if not raw and reminders.booking_needs_reminder_plan(created=created, update_fields=update_fields):
+    if not raw and instance.session_id is None and reminders.booking_needs_reminder_plan(created=created, update_fields=update_fields):
         reminders.booking_reminders_plan(booking=instance, created=created)
 
 

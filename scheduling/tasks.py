@@ -49,6 +49,25 @@ def schedule_approval_expiry(booking_id: int, expires_at: dt.datetime) -> None:
 
 
 @worker_task
+def expire_offer(attendance_id: int) -> bool:
+    """Pass an offered seat on once its time is up; a no-op when it is not (yet) due (docs/spec.md §17.4)."""
+    from scheduling.services import sessions
+
+    return sessions.offer_expire(attendance_id=attendance_id)
+
+
+def schedule_offer_expiry(attendance_id: int, expires_at: dt.datetime) -> None:
+    """After commit, enqueue the offer's expiry for `expires_at` where the backend can defer;
+    elsewhere `manage.py expire_offers` (cron) finds it due."""
+
+    def enqueue():
+        if expire_offer.get_backend().supports_defer:
+            expire_offer.using(run_after=expires_at).enqueue(attendance_id)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+@worker_task
 def deliver_webhook(delivery_id: int) -> str:
     """Send one webhook delivery; a failure is recorded on the row with its next attempt, not raised."""
     return webhooks.webhook_deliver(delivery_id=delivery_id)

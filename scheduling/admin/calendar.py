@@ -232,8 +232,8 @@ def booking_blocks(placed, change_prefix: str, rng: CalendarRange | None = None,
         classes, group, notes, mark = linked_marks(b)
         return (
             b.status, narrow, classes, b.pk, group, b.start_at.isoformat(), b.end_at.isoformat(), change_prefix, b.pk,
-            f"{p.left:.4f}", f"{p.width:.4f}", b.customer.name, title_start, f"{end:%H:%M}", b.get_status_display(), notes,
-            f"{start:%H:%M}", b.customer.name, mark,
+            f"{p.left:.4f}", f"{p.width:.4f}", b.who, title_start, f"{end:%H:%M}", b.get_status_display(), notes,
+            f"{start:%H:%M}", b.who, mark,
         )  # fmt: skip
 
     def dense_block(day):

@@ -44,7 +44,7 @@ def local_span(start: dt.datetime, end: dt.datetime, zone: zoneinfo.ZoneInfo | N
 
 def booking_label(booking: Booking) -> str:
     """How the admin names a booking: "#12 Ola Zielińska · Room A · Mon 2 Mar 2026 10:00–11:00 (Europe/Warsaw)"."""
-    return f"#{booking.pk} {booking.customer.name} · {booking.resource.name} · {local_span(booking.start_at, booking.end_at)}"
+    return f"#{booking.pk} {booking.who} · {booking.resource.name} · {local_span(booking.start_at, booking.end_at)}"
 
 
 def describe_conflicts(conflicts: list[Conflict], zone: zoneinfo.ZoneInfo | None = None) -> list[str]:
@@ -60,7 +60,7 @@ def describe_conflicts(conflicts: list[Conflict], zone: zoneinfo.ZoneInfo | None
             lines.append("The resource is inactive.")
         elif c.kind == ConflictKind.BOOKING:
             status = BookingStatus(c.status).label.lower() if c.status in BookingStatus.values else c.status
-            lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id, 'unknown customer')}, {status}) {when}")
+            lines.append(f"Overlaps booking #{c.id} ({customers.get(c.id) or 'a class' if c.id in customers else 'unknown customer'}, {status}) {when}")
         elif c.kind == ConflictKind.EXCEPTION:
             lines.append(f'Overlaps exception "{reasons.get(c.id) or "blocked"}" {when}')
         elif c.kind == ConflictKind.POLICY:

@@ -28,7 +28,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from scheduling.api.serializers import ConflictSerializer
-from scheduling.services.errors import BookingConflict, GroupConflict, InvalidTransition, PartOfGroup, SeriesConflict
+from scheduling.services.errors import BookingConflict, GroupConflict, InvalidTransition, PartOfGroup, SeriesConflict, SessionRefused
 
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ def exception_handler(exc, context):
         return Response({"detail": str(exc), "conflicts": ConflictSerializer(exc.conflicts, many=True).data}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, (GroupConflict, SeriesConflict, PartOfGroup)):
         return Response(_group_error_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, SessionRefused):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InvalidTransition):
         body = {"detail": str(exc), "current": exc.current, "requested": exc.requested}
         return Response(body, status=status.HTTP_409_CONFLICT)
@@ -83,6 +85,8 @@ def _group_error_body(exc) -> dict:
         return {"detail": str(exc), "conflicts": conflict_rows(exc.conflicts)}
     if isinstance(exc, SeriesConflict):
         return {"detail": str(exc), "occurrences": occurrence_rows(exc.occurrences)}
+    if getattr(exc, "session_id", None) is not None:
+        return {"detail": str(exc), "session": exc.session_id}
     return {"detail": str(exc), "group": exc.group_id}
 
 

@@ -186,7 +186,7 @@ class ResourceTypeSerializer(ScheduledModelSerializer):
 
     class Meta:
         model = ResourceType
-        fields = ["id", "name", "color", *POLICY_FIELDS, "reminder_before"]
+        fields = ["id", "name", "color", *POLICY_FIELDS, "reminder_before", "offer_hold"]
 
     def validate(self, attrs):
         validate_policy({name: attrs.get(name, getattr(self.instance, name, None)) for name in POLICY_FIELDS})

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from scheduling.api import groups, views
+from scheduling.api import groups, sessions, views
 
 
 class OptionalSlashRouter(DefaultRouter):
@@ -61,6 +61,7 @@ router.register("availability", views.AvailabilityViewSet, basename="availabilit
 router.register("exception", views.ScheduleExceptionViewSet, basename="exception")
 router.register("booking_group", groups.BookingGroupViewSet, basename="booking_group")
 router.register("series", groups.BookingSeriesViewSet, basename="series")
+router.register("session", sessions.SessionViewSet, basename="session")
 router.register("webhook", views.WebhookEndpointViewSet, basename="webhook")
 router.register("calendar_subscription", views.CalendarSubscriptionViewSet, basename="calendar_subscription")
 

@@ -29,7 +29,7 @@ from scheduling import engine, permissions
 from scheduling.models import Booking, BookingStatus, Customer, Notification, NotificationEvent, Resource
 from scheduling.services import policies
 from scheduling.services.availability import resource_conflicts, validate_interval
-from scheduling.services.errors import BookingConflict, InvalidTransition, PartOfGroup
+from scheduling.services.errors import BookingConflict, InvalidTransition, PartOfGroup, PartOfSession
 
 CREATABLE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
@@ -223,9 +223,10 @@ def _decide_create(by, booking: Booking, *, conflicts: list[engine.Conflict] | N
     only in their (validated) times.
     """
     if not cleaned:
-        booking.full_clean(exclude=["created_by"])
+        booking.full_clean(exclude=clean_exclude(booking))
     _require(permissions.can(by, "add", model=Booking, resource=booking.resource), f"You may not book resource {booking.resource_id}.")
-    _require_customer(by, booking.customer)
+    if not _holds_session(booking):
+        _require_customer(by, booking.customer)
     _require(not booking.override_availability or permissions.can_override_availability(by), OVERRIDE_REFUSED)
     policy = policies.resource_policy(booking.resource)
     if policy.requires_approval and not policies.can_approve(by):
@@ -263,7 +264,7 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         setattr(current, name, value)
     if {"start_at", "end_at"} & changed.keys():
         current.start_at, current.end_at = validate_interval(current.start_at, current.end_at)
-    current.full_clean(exclude=["created_by"])
+    current.full_clean(exclude=clean_exclude(current))
     if current.occupies and MOVING_FIELDS & changed.keys():
         if current.override_availability and not permissions.can_override_availability(by):
             # A manager's override is theirs to place: anyone else's move is checked without it.
@@ -289,6 +290,15 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def _holds_session(booking: Booking) -> bool:
+    """A session's booking (docs/spec.md §17.4): it has no customer of its own."""
+    return booking.session_id is not None and booking.customer_id is None
+
+
+def clean_exclude(booking: Booking) -> list[str]:
+    return ["created_by", "customer"] if _holds_session(booking) else ["created_by"]
 
 
 def _require_customer(by, customer: Customer) -> None:
@@ -334,6 +344,8 @@ def _require_alone(current: Booking) -> None:
     """A part of a group moves, changes status and goes only with its group (docs/spec.md §14)."""
     if current.group_id is not None:
         raise PartOfGroup(current.pk, current.group_id)
+    if current.session_id is not None:
+        raise PartOfSession(current.pk, current.session_id)
 
 
 def occurrence_detach(current: Booking, changed: list[str]) -> list[str]:

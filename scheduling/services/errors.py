@@ -14,6 +14,10 @@ class BookingConflict(Exception):
         super().__init__(f"The resource is not available for that time ({kinds}{': ' + reasons if reasons else ''}).")
 
 
+class SessionRefused(Exception):
+    """An attendance write the session's state does not allow (docs/spec.md §17.4): a 409."""
+
+
 class InvalidTransition(Exception):
     """A status change that the booking life cycle does not allow."""
 
@@ -50,3 +54,13 @@ class SeriesConflict(Exception):
         self.occurrences = occurrences
         count = sum(1 for o in occurrences if o.conflicts)
         super().__init__(f"{count} occurrence(s) of the series conflict; nothing was written.")
+
+
+class PartOfSession(PartOfGroup):
+    """A booking that holds a session's resource was asked to change alone."""
+
+    def __init__(self, booking_id: int, session_id: int):
+        self.booking_id = booking_id
+        self.group_id = None
+        self.session_id = session_id
+        Exception.__init__(self, f"Booking {booking_id} holds the resource for session {session_id}; change it with /api/scheduling/session/{session_id}.")

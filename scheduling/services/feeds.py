@@ -91,7 +91,7 @@ def feed_ics(feed: ResourceFeed, *, now: dt.datetime | None = None) -> bytes:
 
 def _booking_event(details: bool):
     def event(booking: Booking) -> icalendar.Event:
-        summary, description = (booking.customer.name, booking.notes) if details else (BUSY, "")
+        summary, description = (booking.who, booking.notes) if details else (BUSY, "")
         vevent = _event(booking_uid(booking), booking.start_at, booking.end_at, booking.updated_at, summary, description)
         vevent.add("status", "TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED")
         return vevent

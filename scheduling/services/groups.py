@@ -140,7 +140,7 @@ def _parts_written(parts: list[Booking]) -> None:
             webhooks.webhook_deliveries_record(booking_id=part.pk, events=events, endpoints=endpoints)
     reminded = set()
     for part in parts:
-        if part.resource.type.reminder_before and (part.group_id is None or part.group_id not in reminded):
+        if part.session_id is None and part.resource.type.reminder_before and (part.group_id is None or part.group_id not in reminded):
             reminded.add(part.group_id)
             reminders.booking_reminders_plan(booking=part, created=True)
 

@@ -44,6 +44,7 @@ SUBJECT_TITLES = {
     NotificationEvent.CANCELLED: "Booking cancelled",
     NotificationEvent.APPROVAL: "Booking awaiting approval",
     NotificationEvent.RESCHEDULED: "Booking rescheduled",
+    NotificationEvent.OFFERED: "Seat offered",
 }
 # The fields whose change moves a booking ("resource_id" when a caller names the column).
 MOVE_FIELDS = frozenset({"start_at", "end_at", "resource", "resource_id"})
@@ -112,13 +113,16 @@ def notification_record(*, booking_id: int, event: str) -> Notification | None:
     return notification_store(booking=booking, event=event, recipients=recipients, rendered=rendered, sequence=sequence)
 
 
-def notification_store(*, booking: Booking, event: str, recipients: list[str], rendered: RenderedNotice, sequence: int) -> Notification | None:
+def notification_store(
+    *, booking: Booking, event: str, recipients: list[str], rendered: RenderedNotice, sequence: int, attendance=None
+) -> Notification | None:
     """Write a rendered notice to the outbox and deliver it after commit (group and series notices
     render their own message: scheduling.services.group_notices)."""
     if _muted.get():
         return None
     notification = Notification.objects.create(
         booking=booking,
+        attendance=attendance,
         event=event,
         sequence=sequence,
         recipients=recipients,

@@ -52,6 +52,7 @@ def test_a_new_type_has_no_rules_and_a_resource_inherits_with_null(manager):
     assert api.get(f"{API}/resource_type/{type_id}/").json() == {
         "id": type_id, "name": "Plain", "color": "#4f46e5",
         **dict.fromkeys(POLICY, None), "buffer_before": 0, "buffer_after": 0, "requires_approval": False, "reminder_before": [],
+        "offer_hold": 60,
     }  # fmt: skip
     body = api.post(f"{API}/resource/", {"name": "R", "type": type_id, "min_duration": 45}, format="json").json()
     assert body["min_duration"] == 45 and body["buffer_after"] is None and body["requires_approval"] is None

@@ -75,7 +75,7 @@ def test_an_admin_form_write_is_recorded_as_admin(resource):
     kind = resource.type
     client = Client()
     client.force_login(staff(roles.MANAGER, "boss"))
-    form = {"name": "Vans", "color": kind.color, "reminder_before": "[60]", "buffer_before": 0, "buffer_after": 0}
+    form = {"name": "Vans", "color": kind.color, "reminder_before": "[60]", "buffer_before": 0, "buffer_after": 0, "offer_hold": 60}
     answer = client.post(reverse("admin:scheduling_resourcetype_change", args=[kind.pk]), form)
     assert answer.status_code == 302, answer.context["adminform"].form.errors
     assert trail(kind)[-1] == ("boss", "admin", {"name": [kind.name, "Vans"], "reminder_before": [[], [60]]}, "")
