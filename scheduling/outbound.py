@@ -15,6 +15,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -108,10 +109,25 @@ def check_url(url: str) -> CheckedURL:
     return CheckedURL(scheme, host, port, target, addresses)
 
 
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the last 32 bits
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never public
+
+
 def is_public_address(address: str) -> bool:
+    """A public unicast address. IPv6 only from global unicast 2000::/3; the forms that carry an
+    IPv4 address are judged by it (IPv4-mapped, NAT64 64:ff9b::/96) or refused (local NAT64
+    64:ff9b:1::/48, 6to4 2002::/16, Teredo 2001::/32: a relay reaches an address of the sender's
+    choosing); IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d and site-local fec0::/10 lie outside
+    2000::/3. (Python 3.11 calls several of these `is_global`.)"""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in NAT64_WELL_KNOWN:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip in NAT64_LOCAL or ip not in GLOBAL_UNICAST_V6 or ip.sixtofour is not None or ip.teredo is not None:
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -133,24 +149,63 @@ def request(
     connection_class = _PinnedHTTPSConnection if checked.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(checked, timeout)
     give_up_at = time.monotonic() + (deadline if deadline is not None else timeout)
+    # The socket timeouts below bound each read by what is left; the watchdog also ends a read of
+    # the status line and headers, which http.client does byte by byte from a buffer, at the deadline.
+    watchdog = threading.Timer(max(0.0, give_up_at - time.monotonic()), _cut, args=(connection,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request(method, checked.target, body=body, headers={"User-Agent": "scheduling-backoffice", **(headers or {})})
+        # Every blocking step gets only what is left of the deadline: a peer trickling bytes must
+        # not reset the clock (each byte would restart a plain per-operation timeout).
+        _time_left(connection, give_up_at, timeout, deadline)
         response = connection.getresponse()
         answer = bytearray()
-        while chunk := response.read(64 * 1024):
+        while True:
+            _time_left(connection, give_up_at, timeout, deadline)
+            chunk = response.read1(64 * 1024)  # one recv: returns what has arrived, never waits for a full Content-Length
+            if not chunk:
+                if time.monotonic() >= give_up_at:  # cut by the watchdog, not the end of the answer
+                    raise FetchError(_late(timeout, deadline))
+                break
             answer += chunk
             if len(answer) > max_bytes:
                 if truncate:
                     del answer[max_bytes:]
                     break
                 raise FetchError(f"The answer is larger than {max_bytes} bytes.")
-            if time.monotonic() > give_up_at:
-                raise FetchError(f"The answer took longer than {deadline or timeout:g} seconds.")
         return HttpAnswer(response.status, {k.lower(): v for k, v in response.getheaders()}, bytes(answer))
     except (OSError, http.client.HTTPException) as error:
+        if time.monotonic() >= give_up_at:
+            raise FetchError(_late(timeout, deadline)) from error
         raise FetchError(f"{type(error).__name__}: {error}") from error
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _late(timeout: float, deadline: float | None) -> str:
+    return f"The answer took longer than {deadline if deadline is not None else timeout:g} seconds."
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    """The deadline passed: end the exchange; the blocked read returns and `request` reports it."""
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _time_left(connection: http.client.HTTPConnection, give_up_at: float, timeout: float, deadline: float | None) -> None:
+    """The socket's timeout for the next operation: the per-operation timeout, cut to what is left
+    of the deadline; none left is a FetchError."""
+    left = give_up_at - time.monotonic()
+    if left <= 0:
+        raise FetchError(_late(timeout, deadline))
+    if connection.sock is not None:
+        connection.sock.settimeout(max(0.05, min(timeout, left)))
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable
+import math
+import time
 from dataclasses import dataclass
-from itertools import islice
 from urllib.parse import urlsplit
 
 import icalendar
@@ -36,6 +36,17 @@ MAX_BYTES = 5 * 1024 * 1024
 TIMEOUT_SECONDS = 10
 DEADLINE_SECONDS = 30
 EDITABLE_FIELDS = ("resource", "url", "name")
+# The expansion walks each rule from its DTSTART (dateutil cannot jump): a rule may need at most this
+# many repetitions up to the window's end, all rules together, estimated before any is expanded.
+MAX_RULE_REPETITIONS = 100_000
+PARSE_BUDGET_SECONDS = 5  # wall clock for reading one calendar once fetched
+EXPANSION_STEP = dt.timedelta(days=30)
+_RULE_PERIOD_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400, "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
+_RULE_SPREAD = ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH")
+
+
+class CalendarTooCostly(ValueError):
+    """The calendar would take too long to expand; its message says why."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +176,12 @@ def calendar_sync_due(*, subscription_id: int) -> str:
 
 
 def parse_busy_times(body: bytes, *, zone_name: str, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
-    """The busy occurrences of an ICS body that overlap [start, end), at most MAX_OCCURRENCES.
+    """The busy occurrences of an ICS body that overlap [start, end).
 
     Floating times and all-day dates are read in `zone_name`; transparent and cancelled events are free.
-    Raises ValueError for a body that is not a calendar.
+    Raises ValueError for a body that is not a calendar, CalendarTooCostly (a ValueError) for one with
+    more than MAX_OCCURRENCES occurrences in the window (free ones included), rules that repeat more
+    than MAX_RULE_REPETITIONS times up to `end`, or one that takes longer than PARSE_BUDGET_SECONDS.
     """
     try:
         calendar = icalendar.Calendar.from_ical(body)
@@ -176,32 +189,80 @@ def parse_busy_times(body: bytes, *, zone_name: str, start: dt.datetime, end: dt
         raise ValueError(f"Not an iCalendar file: {error}") from error
     if calendar.name != "VCALENDAR":
         raise ValueError("Not an iCalendar file: no VCALENDAR.")
+    began = time.monotonic()
     recurring = {str(e.get("UID", "")) for e in calendar.walk("VEVENT") if any(k in e for k in ("RRULE", "RDATE", "RECURRENCE-ID"))}
+    found: list[Occurrence] = []
+    iterated = 0  # every occurrence the expansion yields, busy or not, counts against the cap
     try:
+        _check_rule_cost(calendar, zone_name, end, began)
         query = recurring_ical_events.of(calendar, skip_bad_series=True)
-        found = list(islice(_busy(query.after(start), recurring, zone_name, end), MAX_OCCURRENCES + 1))
+        step_start = start
+        while step_start < end:
+            # Steps of a month, not `query.after`: that asks for ever smaller spans (15 min), each
+            # walking every rule again from its DTSTART.
+            step_end = min(step_start + EXPANSION_STEP, end)
+            for event in query.between(step_start, step_end):
+                _within_budget(began)
+                iterated += 1
+                if iterated > MAX_OCCURRENCES:
+                    raise CalendarTooCostly(f"The calendar has more than {MAX_OCCURRENCES} occurrences in the next {SYNC_FUTURE.days} days.")
+                occurrence = _busy(event, recurring, zone_name, start, end)
+                if occurrence is not None:
+                    found.append(occurrence)
+            step_start = step_end
+    except CalendarTooCostly:
+        raise
     except Exception as error:  # noqa: BLE001 — a malformed rule or date in the source
         raise ValueError(f"The calendar could not be read: {error}") from error
-    if len(found) > MAX_OCCURRENCES:
-        raise ValueError(f"The calendar has more than {MAX_OCCURRENCES} busy occurrences in the next {SYNC_FUTURE.days} days.")
     unique: dict[tuple[str, str], Occurrence] = {}
-    for occurrence in found:
+    for occurrence in sorted(found, key=lambda o: (o.start_at, o.end_at, o.uid, o.recurrence)):
         unique.setdefault((occurrence.uid, occurrence.recurrence), occurrence)
     return list(unique.values())
 
 
-def _busy(events: Iterable, recurring: set[str], zone_name: str, end: dt.datetime):
-    for event in events:
-        start_at, end_at = _utc(event.get("DTSTART").dt, zone_name), _end_utc(event, zone_name)
-        if start_at >= end:
-            return  # `after` yields in start order: nothing later is in the window
-        if start_at >= end_at or str(event.get("TRANSP", "")).upper() == "TRANSPARENT" or str(event.get("STATUS", "")).upper() == "CANCELLED":
+def _within_budget(began: float) -> None:
+    if time.monotonic() - began > PARSE_BUDGET_SECONDS:
+        raise CalendarTooCostly(f"The calendar took more than {PARSE_BUDGET_SECONDS} seconds to read; nothing was changed.")
+
+
+def _check_rule_cost(calendar, zone_name: str, end: dt.datetime, began: float) -> None:
+    """Refuse, before expanding anything, rules that repeat too often since their DTSTART: an
+    upper bound of the repetitions up to `end` (periods × the values of every BY… part)."""
+    total = 0
+    for event in calendar.walk("VEVENT"):
+        _within_budget(began)
+        rules = event.get("RRULE")
+        if rules is None or event.get("DTSTART") is None:
             continue
-        uid = _source_uid(event)
-        recurrence = ""
-        if str(event.get("UID", "")) in recurring and event.get("RECURRENCE-ID") is not None:
-            recurrence = _stamp(event.get("RECURRENCE-ID").dt)
-        yield Occurrence(uid, recurrence, start_at, end_at)
+        first = _utc(event.get("DTSTART").dt, zone_name)
+        for rule in rules if isinstance(rules, list) else [rules]:
+            freq = str((rule.get("FREQ") or [""])[0]).upper()
+            if freq not in _RULE_PERIOD_SECONDS:
+                continue  # not a rule recurring_ical_events expands: it skips the series
+            interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
+            last = end
+            if rule.get("UNTIL"):
+                last = min(last, _utc(rule.get("UNTIL")[0], zone_name))
+            periods = max(0.0, (last - first).total_seconds()) / (_RULE_PERIOD_SECONDS[freq] * interval) + 1
+            total += math.ceil(periods) * math.prod(len(rule.get(part) or [None]) for part in _RULE_SPREAD)
+            if total > MAX_RULE_REPETITIONS:
+                raise CalendarTooCostly(
+                    f"A repeating event ({freq}, since {first:%Y-%m-%d}) repeats too often to expand: more than "
+                    f"{MAX_RULE_REPETITIONS} repetitions from its start to the end of the window."
+                )
+
+
+def _busy(event, recurring: set[str], zone_name: str, start: dt.datetime, end: dt.datetime) -> Occurrence | None:
+    start_at, end_at = _utc(event.get("DTSTART").dt, zone_name), _end_utc(event, zone_name)
+    if start_at >= end or end_at <= start:
+        return None
+    if start_at >= end_at or str(event.get("TRANSP", "")).upper() == "TRANSPARENT" or str(event.get("STATUS", "")).upper() == "CANCELLED":
+        return None
+    uid = _source_uid(event)
+    recurrence = ""
+    if str(event.get("UID", "")) in recurring and event.get("RECURRENCE-ID") is not None:
+        recurrence = _stamp(event.get("RECURRENCE-ID").dt)
+    return Occurrence(uid, recurrence, start_at, end_at)
 
 
 def _utc(value, zone_name: str) -> dt.datetime:

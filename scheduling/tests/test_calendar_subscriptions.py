@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
@@ -452,3 +453,71 @@ def test_bookers_and_viewers_do_not_see_subscriptions(booker, viewer, trainer): 
     for user in (booker, viewer):
         assert client_for(user).get(ROUTE).json()["results"] == []
         assert client_for(user).get(f"{ROUTE}{created.pk}/").status_code == 404
+
+
+# --- Bounded work (a tiny hostile calendar must not pin a CPU) -----------------------------------------
+
+MINUTELY = """BEGIN:VEVENT
+UID:tick@x
+DTSTAMP:20250101T000000Z
+DTSTART:{start}
+DTEND:{start}
+RRULE:FREQ=MINUTELY
+END:VEVENT"""
+HALF_HOURLY_FREE = """BEGIN:VEVENT
+UID:maybe@x
+DTSTAMP:20270101T000000Z
+DTSTART:20270319T000000Z
+DTEND:20270319T001500Z
+TRANSP:TRANSPARENT
+RRULE:FREQ=HOURLY;BYMINUTE=0,30
+END:VEVENT"""
+
+
+def _fails_quickly_keeping_the_import(subscription, server, body, then=lambda: None) -> str:
+    server.publish(calendar(WEEKLY), '"v1"')
+    assert calendars.calendar_sync(subscription=subscription) == "updated"
+    before = busy(subscription)
+    assert before
+    server.publish(body, '"v2"')
+    then()
+    began = time.monotonic()
+
+    assert calendars.calendar_sync(subscription=subscription) == "failed"
+
+    assert time.monotonic() - began < 10  # a behaviour bound: unbounded, this takes minutes
+    assert busy(subscription) == before
+    subscription.refresh_from_db()
+    return subscription.last_error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", ["20250101T000000Z", "19700101T000000Z"])
+def test_a_rule_repeating_every_minute_since_long_ago_is_refused_quickly(clock, private_allowed, server, subscription, start):
+    error = _fails_quickly_keeping_the_import(subscription, server, calendar(MINUTELY.format(start=start)))
+
+    assert "repeats too often to expand" in error
+
+
+def test_free_occurrences_count_against_the_cap(clock, private_allowed, server, subscription):
+    # 2 × 24 × 182 transparent occurrences in the window: none busy, all walked.
+    error = _fails_quickly_keeping_the_import(subscription, server, calendar(HALF_HOURLY_FREE))
+
+    assert error == "The calendar has more than 5000 occurrences in the next 180 days."
+
+
+def test_reading_a_calendar_is_bounded_in_time(clock, private_allowed, server, subscription, monkeypatch):
+    no_time = lambda: monkeypatch.setattr(calendars, "PARSE_BUDGET_SECONDS", -1)  # noqa: E731
+
+    error = _fails_quickly_keeping_the_import(subscription, server, calendar(WEEKLY, DENTIST), then=no_time)
+
+    assert error == "The calendar took more than -1 seconds to read; nothing was changed."
+
+
+def test_a_daily_rule_since_1970_is_still_read(clock, private_allowed, server, subscription):
+    daily = DENTIST.replace("20270324T14", "19700101T14").replace("20270324T15", "19700101T15").replace("SUMMARY", "RRULE:FREQ=DAILY\nSUMMARY")
+    server.publish(calendar(daily), '"v1"')
+
+    assert calendars.calendar_sync(subscription=subscription) == "updated"
+
+    assert len(busy(subscription)) == 181  # every day at 14:00 from 2027-03-19 to 2027-09-15
