@@ -16,6 +16,10 @@ from scheduling.permissions import permitted_resources
 from scheduling.services import calendars, feeds
 
 
+# The calendars one "Fetch now" may fetch inside a web request.
+SYNC_NOW_MAX = 5
+
+
 @admin.register(CalendarSubscription)
 class CalendarSubscriptionAdmin(LayeredPermissionAdmin):
     list_display = ["__str__", "resource", "health", "last_synced_at", "imported"]
@@ -59,6 +63,10 @@ class CalendarSubscriptionAdmin(LayeredPermissionAdmin):
 
     @admin.action(description="Fetch now", permissions=["change"])
     def sync_now(self, request, queryset):
+        # Each fetch runs in this request (30 s fetch + 5 s reading at most): a few at a time.
+        if queryset.count() > SYNC_NOW_MAX:
+            self.message_user(request, f"Fetch at most {SYNC_NOW_MAX} calendars at a time; the worker fetches every one on its schedule.", messages.ERROR)
+            return
         for subscription in queryset.select_related("resource"):
             outcome = calendars.calendar_sync(subscription=subscription, by=request.user)
             level = messages.ERROR if outcome == "failed" else messages.SUCCESS

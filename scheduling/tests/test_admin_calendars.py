@@ -60,3 +60,20 @@ def test_the_admin_adds_a_subscription_and_a_feed_through_the_services(client, m
     assert feed.details and feeds.feed_by_token(feed.token) == feed
     assert client.get(reverse("admin:scheduling_resourcefeed_change", args=[feed.pk])).status_code == 200
     assert client.get(reverse("admin:scheduling_calendarsubscription_change", args=[CalendarSubscription.objects.get().pk])).status_code == 200
+
+
+def test_fetch_now_runs_a_few_calendars_at_a_time_in_the_request(client, manager, monkeypatch):
+    from scheduling.admin.calendars import SYNC_NOW_MAX
+    from scheduling.services import calendars
+
+    fetched = []
+    monkeypatch.setattr(calendars, "calendar_sync", lambda subscription, by: fetched.append(subscription.pk) or "updated")
+    many = [CalendarSubscription.objects.create(resource=ResourceFactory(), url=f"https://calendar.example.org/{k}.ics") for k in range(SYNC_NOW_MAX + 1)]
+    client.force_login(manager)
+    changelist = reverse("admin:scheduling_calendarsubscription_changelist")
+
+    refused = client.post(changelist, {"action": "sync_now", "_selected_action": [s.pk for s in many]}, follow=True)
+    client.post(changelist, {"action": "sync_now", "_selected_action": [many[0].pk]})
+
+    assert f"at most {SYNC_NOW_MAX} calendars" in refused.content.decode()
+    assert fetched == [many[0].pk]
