@@ -37,8 +37,8 @@ def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: d
         from django.db.models import BigIntegerField
         from django.db.models.functions import Cast
 
-        # The same expression and condition as the booking_no_overlap index, so the planner uses it
-        # for both columns. The ids go as `= ANY(bigint[])`: as plain integer literals they compare
+        # The same expression and condition as the booking_occupied_gist index (pool bookings
+        # included; migration 0013), so the planner uses it for both columns. The ids go as `= ANY(bigint[])`: as plain integer literals they compare
         # int8 = int4, an operator btree_gist's int8 class lacks, and resource_id became a filter
         # applied after reading every resource's bookings of the window (docs/performance.md).
         ids = Cast(Value(list(resource_ids)), ArrayField(BigIntegerField()))
@@ -56,9 +56,11 @@ def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.dateti
     """Occupying bookings (by their occupied range) and exceptions overlapping [start, end), per
     resource (two queries)."""
     busy: dict[int, list[Busy]] = defaultdict(list)
-    rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end")
-    for pk, resource_id, s, e, status, occupied_start, occupied_end in rows:
-        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end))
+    rows = overlapping_bookings(resource_ids, start, end).values_list(
+        "id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end", "quantity"
+    )
+    for pk, resource_id, s, e, status, occupied_start, occupied_end, quantity in rows:
+        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end, quantity=quantity))
     rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "reason")
     for pk, resource_id, s, e, reason in rows:
         busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason))
