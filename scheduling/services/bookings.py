@@ -213,6 +213,7 @@ def _new_booking(by, fields: Mapping[str, Any], status: str) -> Booking:
     if status not in CREATABLE_STATUSES:
         raise ValidationError({"status": f"A new booking is pending or confirmed, not {status!r}; use the transitions."})
     booking = Booking(status=status, created_by=permissions.user_or_none(by), **fields)
+    booking.pooled = booking.resource.capacity > 1  # written under the pool rules (docs/spec.md §17.1)
     booking.start_at, booking.end_at = validate_interval(booking.start_at, booking.end_at)
     return booking
 
@@ -264,10 +265,10 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         setattr(current, name, value)
     if {"start_at", "end_at"} & changed.keys():
         current.start_at, current.end_at = validate_interval(current.start_at, current.end_at)
-    current.full_clean(exclude=["created_by"])
     if MOVING_FIELDS & changed.keys() and current.pooled != (current.resource.capacity > 1):
         # Written under the rules of the resource it is now on (docs/spec.md §17.1).
         current.pooled = changed["pooled"] = current.resource.capacity > 1
+    current.full_clean(exclude=["created_by"])
     if current.occupies and MOVING_FIELDS & changed.keys():
         if current.override_availability and not permissions.can_override_availability(by):
             # A manager's override is theirs to place: anyone else's move is checked without it.
