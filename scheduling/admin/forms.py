@@ -175,6 +175,13 @@ class BookingAdminForm(forms.ModelForm):
             self.fields["customer"].queryset = restrict(self.user, self.fields["customer"].queryset)
         if "status" in self.fields:
             self.fields["status"].choices = [(value, label) for value, label in BookingStatus.choices if value in self._allowed_statuses()]
+        if "quantity" in self.fields:
+            # Left out of a post (a form from before pools, a script): the booking's, or one unit.
+            self.fields["quantity"].required = False
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data.get("quantity")
+        return (self.instance.quantity or 1) if quantity is None else quantity
 
     def _initial_resource_zone(self) -> zoneinfo.ZoneInfo | None:
         if self.instance.resource_id is not None:

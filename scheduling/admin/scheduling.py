@@ -211,8 +211,16 @@ class ObjectGrantMixin:
 
 
 class ResourceAdminForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "capacity" in self.fields:
+            # Left out of a post (a form from before pools): the resource's, or one unit.
+            self.fields["capacity"].required = False
+
     def clean_capacity(self):
-        capacity = self.cleaned_data["capacity"]
+        capacity = self.cleaned_data.get("capacity")
+        if capacity is None:
+            capacity = self.instance.capacity or 1
         if self.instance.pk is not None and capacity is not None and capacity != self.initial.get("capacity"):
             try:
                 resource_service.resource_capacity_refusal(resource_id=self.instance.pk, capacity=capacity)
