@@ -82,7 +82,7 @@ class ReportRows:
 
     windows: dict[int, list[WorkingWindow]]
     exceptions: dict[int, list[Interval]]
-    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str]]]
+    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str, int]]]  # start, end, status, quantity
 
 
 def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> ReportRows:
@@ -98,11 +98,11 @@ def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> Re
         exceptions[resource_id].append((s, e))
     bookings = defaultdict(list)
     # All statuses (cancelled ones are counted, not timed); no ORDER BY: the engine sorts.
-    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status")
+    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status", "quantity")
     # Streamed, so that a progress bar moves while the driver turns rows into datetimes (half the
     # report's time); the number of rows is not known before they are read.
-    for resource_id, s, e, status in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
-        bookings[resource_id].append((s, e, status))
+    for resource_id, s, e, status, quantity in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
+        bookings[resource_id].append((s, e, status, quantity))
     return ReportRows(windows, exceptions, bookings)
 
 
