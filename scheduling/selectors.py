@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models import BooleanField, F, Func, QuerySet, Sum, Value
 
 from scheduling.engine import Busy, ConflictKind, Interval, WorkingWindow
 from scheduling.models import OCCUPYING, Availability, Booking, Resource, ScheduleException, TsTzRange
@@ -64,6 +64,17 @@ def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.dateti
     rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "reason")
     for pk, resource_id, s, e, reason in rows:
         busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason))
+    return busy
+
+
+def pool_busy(resource_id: int, start: dt.datetime, end: dt.datetime) -> list[Busy]:
+    """What `busy_by_resource` reads for one pool, with its bookings summed per occupied range
+    (two queries): bookings that share their times come as one row of their total units, so a
+    pool of many units booked on a grid reads a row per slot, not per booking (docs/performance.md)."""
+    rows = overlapping_bookings([resource_id], start, end).values_list("occupied_start", "occupied_end").annotate(units=Sum("quantity")).order_by()
+    busy = [Busy(ConflictKind.BOOKING, 0, s, e, None, s, e, quantity=units) for s, e, units in rows]
+    rows = overlapping_exceptions([resource_id], start, end).values_list("id", "start_at", "end_at", "reason")
+    busy += [Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason) for pk, s, e, reason in rows]
     return busy
 
 

@@ -199,7 +199,9 @@ def free_slots(
     if not resource.active:
         return []
     policy = resource_policy(resource)
-    busy = selectors.busy_by_resource([resource.pk], *engine.occupied_interval(start, end, policy))[resource.pk]
+    span = engine.occupied_interval(start, end, policy)
+    # A pool needs the units held, not who holds them: summed per occupied range by the database.
+    busy = selectors.pool_busy(resource.pk, *span) if resource.capacity > 1 else selectors.busy_by_resource([resource.pk], *span)[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
     working = engine.working_intervals(windows, resource.timezone, start, end)
     free = engine.free_intervals(
