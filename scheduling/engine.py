@@ -42,9 +42,11 @@ class ConflictKind(StrEnum):
     OUTSIDE_AVAILABILITY = "outside_availability"
     INACTIVE_RESOURCE = "inactive_resource"
     POLICY = "policy"
+    CAPACITY = "capacity"
 
 
-# What a manager's override lets through; overlaps (buffers included) and an inactive resource never.
+# What a manager's override lets through; overlaps (buffers included), a full pool and an inactive
+# resource never.
 OVERRIDABLE_KINDS = frozenset({ConflictKind.OUTSIDE_AVAILABILITY, ConflictKind.EXCEPTION, ConflictKind.POLICY})
 
 
@@ -58,6 +60,7 @@ class Conflict:
     rule: str | None = None  # the policy field broken, for kind POLICY
     detail: str | None = None  # a sentence, for kind POLICY
     reason: str | None = None  # the exception's, for kind EXCEPTION (an imported one names its source)
+    remaining: int | None = None  # the free units of the pool over [start_at, end_at), for kind CAPACITY
 
     @property
     def overridable(self) -> bool:
@@ -79,6 +82,7 @@ class Busy:
     occupied_start: dt.datetime | None = None
     occupied_end: dt.datetime | None = None
     reason: str | None = None  # an exception's (an imported busy time names its source)
+    quantity: int = 1  # a booking's units of a pool (docs/spec.md §17.1)
 
     @property
     def occupied(self) -> Interval:
@@ -271,21 +275,31 @@ def find_conflicts(
     busy: Iterable[Busy],
     ignore_booking_id: int | None = None,
     policy: Policy = NO_POLICY,
+    capacity: int = 1,
+    quantity: int = 1,
 ) -> list[Conflict]:
     """Every reason why [start, end) cannot be booked, in the order of docs/spec.md §2.3.
 
     A booking conflicts when the occupied ranges meet: [start − buffer_before, end + buffer_after)
     under `policy` against each other booking's stored occupied range. Exceptions and working hours
     concern the booking's own time; buffers may lie outside them.
+
+    On a pool (`capacity` > 1) the other bookings are not conflicts one by one: the parts of the
+    occupied range where fewer than `quantity` units are free are, as CAPACITY conflicts (§17.2).
     """
     conflicts: list[Conflict] = []
     if not active:
         conflicts.append(Conflict(ConflictKind.INACTIVE_RESOURCE, resource_id, start, end))
     occupied = occupied_interval(start, end, policy)
+    busy = list(busy)
+    pooled = capacity > 1
+    if pooled:
+        loads = [(*b.occupied, b.quantity) for b in busy if b.kind == ConflictKind.BOOKING and b.id != ignore_booking_id]
+        conflicts.extend(capacity_conflicts(loads, *occupied, capacity=capacity, quantity=quantity))
 
     def blocks(b: Busy) -> bool:
         if b.kind == ConflictKind.BOOKING:
-            return b.id != ignore_booking_id and overlaps(b.occupied, occupied)
+            return not pooled and b.id != ignore_booking_id and overlaps(b.occupied, occupied)
         return overlaps((b.start_at, b.end_at), (start, end))
 
     overlapping = sorted((b for b in busy if blocks(b)), key=lambda b: (b.kind != ConflictKind.BOOKING, b.start_at, b.id))
@@ -296,15 +310,25 @@ def find_conflicts(
 
 
 def free_intervals(
-    *, start: dt.datetime, end: dt.datetime, working: Sequence[Interval] | None, busy: Iterable[Busy], policy: Policy = NO_POLICY
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    working: Sequence[Interval] | None,
+    busy: Iterable[Busy],
+    policy: Policy = NO_POLICY,
+    capacity: int = 1,
+    quantity: int = 1,
 ) -> list[Interval]:
     """The parts of [start, end) that are working time and not busy, merged.
 
     A booking's occupied range blocks a little more under buffers: [t, u) is free of it exactly
     when [t − before, u + after) misses it, i.e. when [t, u) misses [start − after, end + before).
+    On a pool (`capacity` > 1) what blocks is each part of time where fewer than `quantity` units
+    are free, widened the same way.
     """
     open_time = [(start, end)] if working is None else list(working)
     before, after = policy.buffers
+    busy = list(busy)
 
     def blocked_by(b: Busy) -> Interval:
         if b.kind != ConflictKind.BOOKING:
@@ -312,7 +336,17 @@ def free_intervals(
         occupied_start, occupied_end = b.occupied
         return (occupied_start - after, occupied_end + before)
 
-    blocked = merge((max(s, start), min(e, end)) for s, e in map(blocked_by, busy))
+    if capacity > 1:
+        bookings = [b for b in busy if b.kind == ConflictKind.BOOKING]
+        loads = [(*b.occupied, b.quantity) for b in bookings]
+        lo = min((s for s, _, _ in loads), default=start)
+        hi = max((e for _, e, _ in loads), default=end)
+        full = [(s, e) for s, e, load in load_profile(loads, lo, hi) if capacity - load < quantity]
+        pieces = [(s - after, e + before) for s, e in full]
+        pieces += [blocked_by(b) for b in busy if b.kind != ConflictKind.BOOKING]
+    else:
+        pieces = list(map(blocked_by, busy))
+    blocked = merge((max(s, start), min(e, end)) for s, e in pieces)
     result: list[Interval] = []
     for interval in open_time:
         result.extend(subtract(interval, blocked))
@@ -330,6 +364,60 @@ def slot_starts(*, start: dt.datetime, end: dt.datetime, duration: dt.timedelta,
         while t + duration <= free_end and t + duration <= end:
             yield t
             t += step
+
+
+# --- Pools (docs/spec.md §17) ----------------------------------------------------------------------
+
+Load = tuple[dt.datetime, dt.datetime, int]  # an occupied range and the units it holds
+
+
+def load_profile(loads: Iterable[Load], start: dt.datetime, end: dt.datetime) -> list[Load]:
+    """[start, end) cut into maximal pieces of constant load: each `(s, e, units)` with the sum of the
+    quantities of the `loads` covering it (a sweep over their ends, O(n log n))."""
+    if start >= end:
+        return []
+    deltas: dict[dt.datetime, int] = {}
+    for s, e, quantity in loads:
+        s, e = max(s, start), min(e, end)
+        if s < e and quantity:
+            deltas[s] = deltas.get(s, 0) + quantity
+            deltas[e] = deltas.get(e, 0) - quantity
+    pieces: list[Load] = []
+    cursor, load = start, 0
+    for instant in sorted(deltas):
+        if instant > cursor:
+            if pieces and pieces[-1][2] == load and pieces[-1][1] == cursor:
+                pieces[-1] = (pieces[-1][0], instant, load)
+            else:
+                pieces.append((cursor, instant, load))
+            cursor = instant
+        load += deltas[instant]
+    if cursor < end:
+        if pieces and pieces[-1][2] == load:
+            pieces[-1] = (pieces[-1][0], end, load)
+        else:
+            pieces.append((cursor, end, load))
+    return pieces
+
+
+def remaining_units(loads: Iterable[Load], start: dt.datetime, end: dt.datetime, capacity: int) -> int:
+    """The smallest number of free units of a pool of `capacity` over [start, end) (never below 0)."""
+    return max(0, capacity - max((load for _, _, load in load_profile(loads, start, end)), default=0))
+
+
+def capacity_conflicts(loads: Iterable[Load], start: dt.datetime, end: dt.datetime, *, capacity: int, quantity: int) -> list[Conflict]:
+    """The parts of [start, end) where fewer than `quantity` of `capacity` units are free: one
+    CAPACITY conflict per maximal part with the same number of free units (`remaining`)."""
+    found: list[Conflict] = []
+    for s, e, load in load_profile(loads, start, end):
+        remaining = max(0, capacity - load)
+        if remaining >= quantity:
+            continue
+        if found and found[-1].end_at == s and found[-1].remaining == remaining:
+            found[-1] = Conflict(ConflictKind.CAPACITY, None, found[-1].start_at, e, remaining=remaining)
+        else:
+            found.append(Conflict(ConflictKind.CAPACITY, None, s, e, remaining=remaining))
+    return found
 
 
 # --- Policies -------------------------------------------------------------------------------------

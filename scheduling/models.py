@@ -256,6 +256,9 @@ for _name, _field in policy_fields(inherit=False).items():
     ResourceType.add_to_class(_name, _field)
 
 
+MAX_CAPACITY = 100_000
+
+
 class Resource(models.Model):
     name = models.CharField(max_length=200, validators=[validate_single_line])
     type = models.ForeignKey(ResourceType, on_delete=models.PROTECT, related_name="resources")
@@ -269,6 +272,12 @@ class Resource(models.Model):
         related_name="owned_resources",
     )
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_single_line, validate_timezone])
+    # Identical units booked together (docs/spec.md §17.1): 1 is an exclusive resource.
+    capacity = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CAPACITY)],
+        help_text="How many identical units the resource has; 1 means one booking at a time.",
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -277,7 +286,7 @@ class Resource(models.Model):
             ("manage_schedule", "Can manage the working hours and exceptions of the resource"),
             ("book_resource", "Can book the resource"),
         ]
-        constraints = policy_constraints("resource")
+        constraints = [*policy_constraints("resource"), models.CheckConstraint(condition=Q(capacity__gte=1), name="resource_capacity_positive")]
 
     def __str__(self) -> str:
         return self.name
@@ -472,6 +481,12 @@ class Booking(models.Model):
     detached = models.BooleanField(default=False, editable=False)
     # The session (class) this booking holds the resource for (docs/spec.md §17.4).
     session = models.ForeignKey("Session", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="bookings")
+    # Units of a pool held (docs/spec.md §17.1), and whether the booking was written under the pool
+    # rules (its resource's capacity > 1): the exclusion constraint holds the others only.
+    quantity = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_CAPACITY)], help_text="Units of the resource held; at most its capacity."
+    )
+    pooled = models.BooleanField(default=False, editable=False)
 
     objects = BookingQuerySet.as_manager()
 
@@ -501,15 +516,19 @@ class Booking(models.Model):
             ),
             models.CheckConstraint(condition=Q(series__isnull=True) | Q(recurrence_id__isnull=False), name="booking_occurrence_has_recurrence_id"),
             models.CheckConstraint(condition=Q(customer__isnull=False) | Q(session__isnull=False), name="booking_customer_or_session"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="booking_quantity_positive"),
+            # A booking outside the pool rules holds one unit: the exclusion constraint counts it right.
+            models.CheckConstraint(condition=Q(pooled=True) | Q(quantity=1), name="booking_unpooled_holds_one"),
             PostgresOnlyExclusionConstraint(
                 name="booking_no_overlap",
                 # Over the occupied range, buffers included, so a race cannot slip two buffered
-                # bookings together. Its GiST index also serves the overlap query (selectors.py).
+                # bookings together. Pool bookings are summed under the resource lock instead
+                # (docs/spec.md §17.1); the overlap query reads through booking_occupied_gist.
                 expressions=[
                     ("resource", RangeOperators.EQUAL),
                     (TsTzRange("occupied_start", "occupied_end", models.Value("[)")), RangeOperators.OVERLAPS),
                 ],
-                condition=OCCUPYING,
+                condition=OCCUPYING & Q(pooled=False),
             ),
         ]
 
@@ -529,6 +548,12 @@ class Booking(models.Model):
         # Derived before the constraints are validated (full_clean), as save() derives it.
         if isinstance(self.start_at, dt.datetime) and isinstance(self.end_at, dt.datetime):
             self.occupied_start, self.occupied_end = occupied_range(self)
+        # One unit always fits (capacity ≥ 1); more are measured against the resource.
+        if not (isinstance(self.quantity, int) and self.quantity > 1 and self.resource_id):
+            return
+        resource = self._state.fields_cache.get("resource") or Resource.objects.filter(pk=self.resource_id).only("capacity").first()
+        if resource is not None and self.quantity > resource.capacity:
+            raise ValidationError({"quantity": f"At most the resource's capacity ({resource.capacity})."})
 
     def save_base(self, *args, update_fields=None, **kwargs):
         # The occupied range follows the times and buffers, whichever channel saved them (fixtures too).

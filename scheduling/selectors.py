@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models import BooleanField, F, Func, QuerySet, Sum, Value
 
 from scheduling.engine import Busy, ConflictKind, Interval, WorkingWindow
 from scheduling.models import OCCUPYING, Availability, Booking, Resource, ScheduleException, TsTzRange
@@ -37,8 +37,8 @@ def overlapping_bookings(resource_ids: Iterable[int], start: dt.datetime, end: d
         from django.db.models import BigIntegerField
         from django.db.models.functions import Cast
 
-        # The same expression and condition as the booking_no_overlap index, so the planner uses it
-        # for both columns. The ids go as `= ANY(bigint[])`: as plain integer literals they compare
+        # The same expression and condition as the booking_occupied_gist index (pool bookings
+        # included; migration 0013), so the planner uses it for both columns. The ids go as `= ANY(bigint[])`: as plain integer literals they compare
         # int8 = int4, an operator btree_gist's int8 class lacks, and resource_id became a filter
         # applied after reading every resource's bookings of the window (docs/performance.md).
         ids = Cast(Value(list(resource_ids)), ArrayField(BigIntegerField()))
@@ -56,12 +56,25 @@ def busy_by_resource(resource_ids: list[int], start: dt.datetime, end: dt.dateti
     """Occupying bookings (by their occupied range) and exceptions overlapping [start, end), per
     resource (two queries)."""
     busy: dict[int, list[Busy]] = defaultdict(list)
-    rows = overlapping_bookings(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end")
-    for pk, resource_id, s, e, status, occupied_start, occupied_end in rows:
-        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end))
+    rows = overlapping_bookings(resource_ids, start, end).values_list(
+        "id", "resource_id", "start_at", "end_at", "status", "occupied_start", "occupied_end", "quantity"
+    )
+    for pk, resource_id, s, e, status, occupied_start, occupied_end, quantity in rows:
+        busy[resource_id].append(Busy(ConflictKind.BOOKING, pk, s, e, status, occupied_start, occupied_end, quantity=quantity))
     rows = overlapping_exceptions(resource_ids, start, end).values_list("id", "resource_id", "start_at", "end_at", "reason")
     for pk, resource_id, s, e, reason in rows:
         busy[resource_id].append(Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason))
+    return busy
+
+
+def pool_busy(resource_id: int, start: dt.datetime, end: dt.datetime) -> list[Busy]:
+    """What `busy_by_resource` reads for one pool, with its bookings summed per occupied range
+    (two queries): bookings that share their times come as one row of their total units, so a
+    pool of many units booked on a grid reads a row per slot, not per booking (docs/performance.md)."""
+    rows = overlapping_bookings([resource_id], start, end).values_list("occupied_start", "occupied_end").annotate(units=Sum("quantity")).order_by()
+    busy = [Busy(ConflictKind.BOOKING, 0, s, e, None, s, e, quantity=units) for s, e, units in rows]
+    rows = overlapping_exceptions([resource_id], start, end).values_list("id", "start_at", "end_at", "reason")
+    busy += [Busy(ConflictKind.EXCEPTION, pk, s, e, reason=reason) for pk, s, e, reason in rows]
     return busy
 
 
@@ -80,7 +93,7 @@ class ReportRows:
 
     windows: dict[int, list[WorkingWindow]]
     exceptions: dict[int, list[Interval]]
-    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str]]]
+    bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str, int]]]  # start, end, status, quantity
 
 
 def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> ReportRows:
@@ -96,11 +109,11 @@ def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> Re
         exceptions[resource_id].append((s, e))
     bookings = defaultdict(list)
     # All statuses (cancelled ones are counted, not timed); no ORDER BY: the engine sorts.
-    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status")
+    rows = Booking.objects.order_by().filter(resource__in=selection, end_at__gt=start, start_at__lt=end).values_list("resource_id", "start_at", "end_at", "status", "quantity")
     # Streamed, so that a progress bar moves while the driver turns rows into datetimes (half the
     # report's time); the number of rows is not known before they are read.
-    for resource_id, s, e, status in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
-        bookings[resource_id].append((s, e, status))
+    for resource_id, s, e, status, quantity in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
+        bookings[resource_id].append((s, e, status, quantity))
     return ReportRows(windows, exceptions, bookings)
 
 

@@ -80,6 +80,24 @@ class Row:
     exceptions: list[Placed] = field(default_factory=list)
     off_hours: list[Placed] = field(default_factory=list)
 
+    @property
+    def load(self) -> str | None:
+        """A pool's peak of units held in the shown range, e.g. "7/12" (docs/spec.md §17.3); None for
+        an exclusive resource."""
+        capacity = self.resource.capacity
+        if capacity <= 1:
+            return None
+        return f"{pool_peak([p.item for p in self.bookings])}/{capacity}"
+
+
+def pool_peak(bookings) -> int:
+    """The most units the occupying `bookings` hold at one instant (their occupied ranges)."""
+    loads = [(b.occupied_start, b.occupied_end, b.quantity) for b in bookings if b.occupies]
+    if not loads:
+        return 0
+    profile = engine.load_profile(loads, min(s for s, _, _ in loads), max(e for _, e, _ in loads))
+    return max(load for _, _, load in profile)
+
 
 def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     # Midnight exists in every IANA zone in use today except a few historical dates; zoneinfo

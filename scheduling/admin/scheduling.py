@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import path
@@ -209,6 +210,25 @@ class ObjectGrantMixin:
         return self.GroupGrantForm
 
 
+class ResourceAdminForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "capacity" in self.fields:
+            # Left out of a post (a form from before pools): the resource's, or one unit.
+            self.fields["capacity"].required = False
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data.get("capacity")
+        if capacity is None:
+            capacity = self.instance.capacity or 1
+        if self.instance.pk is not None and capacity is not None and capacity != self.initial.get("capacity"):
+            try:
+                resource_service.resource_capacity_refusal(resource_id=self.instance.pk, capacity=capacity)
+            except forms.ValidationError as refused:
+                raise forms.ValidationError(refused.message_dict["capacity"]) from None
+        return capacity
+
+
 @admin.register(Resource)
 class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminMixin, LayeredPermissionAdmin):
     list_display = ["name", "type", "active", "timezone", "owner"]
@@ -219,9 +239,13 @@ class ResourceAdmin(ConflictSafeChangeform, ObjectGrantMixin, GuardedModelAdminM
     change_form_template = "admin/scheduling/resource/change_form.html"
     change_list_template = "admin/scheduling/resource/change_list.html"
 
+    form = ResourceAdminForm
+
     def save_model(self, request, obj, form, change):
         previous_owner_id = form.initial.get("owner") if change else None
-        super().save_model(request, obj, form, change)
+        # The form asked already; the service asks again under the resource's lock (§17.1).
+        with resource_service.resource_capacity_change(resource=obj, capacity=obj.capacity if change else None):
+            super().save_model(request, obj, form, change)
         if change:  # a new resource's owner gets the grant from the post_save receiver
             resource_service.resource_owner_changed(resource=obj, previous_owner_id=previous_owner_id)
 

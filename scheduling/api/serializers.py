@@ -49,6 +49,7 @@ from scheduling.models import (
     WebhookEvent,
     MAX_REMINDER_MINUTES,
     MAX_REMINDERS,
+    MAX_CAPACITY,
     validate_reminder_minutes,
     validate_webhook_events,
     validate_webhook_secret,
@@ -200,7 +201,7 @@ class ResourceSerializer(ScheduledModelSerializer):
 
     class Meta:
         model = Resource
-        fields = ["id", "name", "type", "active", "metadata", "owner", "timezone", *POLICY_FIELDS]
+        fields = ["id", "name", "type", "active", "metadata", "owner", "timezone", "capacity", *POLICY_FIELDS]
 
     def validate(self, attrs):
         # The values in force: the resource's own where set, else its type's.
@@ -299,6 +300,7 @@ class BookingSerializer(ScheduledModelSerializer):
             "status",
             "notes",
             "override_availability",
+            "quantity",
             "buffer_before",
             "buffer_after",
             "approval_expires_at",
@@ -383,6 +385,9 @@ class ConflictSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, help_text="Only for kind exception: its reason; an imported busy time names its source (docs/spec.md §16.1)."
     )
+    remaining = serializers.IntegerField(
+        required=False, help_text="Only for kind capacity: the units of the pool free over this part (docs/spec.md §17.2)."
+    )
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -393,6 +398,8 @@ class ConflictSerializer(serializers.Serializer):
             data.pop("detail", None)
         if data["kind"] != ConflictKind.EXCEPTION:
             data.pop("reason", None)
+        if data["kind"] != ConflictKind.CAPACITY:
+            data.pop("remaining", None)
         return data
 
 
@@ -402,6 +409,9 @@ class CheckAvailabilitySerializer(serializers.Serializer):
     end_at = AwareDateTimeField()
     booking_id = JsonIdField(required=False, allow_null=True, help_text="A booking being moved: it is not a conflict with itself.")
     customer_id = JsonIdField(required=False, allow_null=True, help_text="The customer to book for: their quotas are checked too.")
+    quantity = StrictIntegerField(
+        min_value=1, max_value=MAX_CAPACITY, required=False, default=1, help_text="Units of the resource wanted (a pool); at most its capacity."
+    )
 
     def validate(self, attrs):
         validate_stored_interval(attrs)
@@ -411,6 +421,7 @@ class CheckAvailabilitySerializer(serializers.Serializer):
 class AvailabilityAnswerSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     conflicts = ConflictSerializer(many=True)
+    remaining = serializers.IntegerField(help_text="The smallest number of units free over the interval (1 or 0 on an exclusive resource).")
 
 
 class SlotsQuerySerializer(serializers.Serializer):
@@ -422,6 +433,9 @@ class SlotsQuerySerializer(serializers.Serializer):
         max_value=MAX_SLOT_MINUTES,
         required=False,
         help_text=f"Minutes between slot starts, at least {MIN_STEP_MINUTES}; defaults to duration (but at least {MIN_STEP_MINUTES}).",
+    )
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_CAPACITY, required=False, default=1, help_text="Units of the resource wanted (a pool); at most its capacity."
     )
     limit = serializers.IntegerField(
         min_value=1,
@@ -456,6 +470,9 @@ class AvailableQuerySerializer(serializers.Serializer):
     type = BoundedIdField(help_text="A resource type id.")
     start_at = AwareDateTimeField()
     end_at = AwareDateTimeField()
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_CAPACITY, required=False, default=1, help_text="Units wanted: resources with fewer free are not listed."
+    )
 
     def validate(self, attrs):
         validate_stored_interval(attrs)

@@ -132,7 +132,8 @@ class ResourceViewSet(ScopedViewSet):
 
     def perform_update(self, serializer):
         previous_owner_id = serializer.instance.owner_id
-        super().perform_update(serializer)
+        with resource_service.resource_capacity_change(resource=serializer.instance, capacity=serializer.validated_data.get("capacity")):
+            super().perform_update(serializer)
         resource_service.resource_owner_changed(resource=serializer.instance, previous_owner_id=previous_owner_id)
 
     @extend_schema(parameters=[SlotsQuerySerializer], responses={200: SlotsAnswerSerializer})
@@ -142,7 +143,7 @@ class ResourceViewSet(ScopedViewSet):
         q = validated(SlotsQuerySerializer, request.query_params)
         duration = _minutes(q["duration"])
         step = _minutes(q["step"]) if "step" in q else None
-        page = availability_service.free_slots_page(resource, q["start"], q["end"], duration, step, limit=q["limit"])
+        page = availability_service.free_slots_page(resource, q["start"], q["end"], duration, step, limit=q["limit"], quantity=q["quantity"])
         answer = {"resource": resource.pk, "slots": [{"start_at": s, "end_at": e} for s, e in page.slots], "next": page.next_start}
         return Response(SlotsAnswerSerializer(answer).data)
 
@@ -151,7 +152,7 @@ class ResourceViewSet(ScopedViewSet):
     def available(self, request):
         q = validated(AvailableQuerySerializer, request.query_params)
         resource_type = get_object_or_404(restrict(request.user, ResourceType.objects.all()), pk=q["type"])
-        free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"], user=request.user)
+        free = availability_service.available_resources(resource_type, q["start_at"], q["end_at"], user=request.user, quantity=q["quantity"])
         return Response(self.get_serializer(free, many=True).data)
 
 
@@ -294,7 +295,7 @@ class BookingViewSet(ScopedViewSet):
             bookable = Customer.objects.all() if may_name_any_customer(request.user) else restrict(request.user, Customer.objects.all())
             customer = get_object_or_404(bookable, pk=q["customer_id"])
         answer = availability_service.check_availability(
-            resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"), customer=customer, by=request.user
+            resource, q["start_at"], q["end_at"], ignore_booking=q.get("booking_id"), customer=customer, by=request.user, quantity=q["quantity"]
         )
         return Response(AvailabilityAnswerSerializer(answer).data)
 

@@ -35,6 +35,16 @@ RANGE_MESSAGE = f"The datetime must lie between the years {MIN_YEAR} and {MAX_YE
 class AvailabilityResult:
     available: bool
     conflicts: list[Conflict]
+    remaining: int = 1  # the smallest number of free units over the interval (docs/spec.md §17.2)
+
+
+def validate_quantity(quantity, resource: Resource | None = None) -> int:
+    """Units asked of a pool: an integer from 1 to the resource's capacity (400 naming `quantity`)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ValidationError({"quantity": "The quantity is an integer of at least 1."})
+    if resource is not None and quantity > resource.capacity:
+        raise ValidationError({"quantity": f"At most the resource's capacity ({resource.capacity})."})
+    return quantity
 
 
 def validate_interval(
@@ -87,32 +97,54 @@ def check_availability(
     *,
     customer: Customer | int | None = None,
     by=None,
+    quantity: int = 1,
 ) -> AvailabilityResult:
     """What a booking write of [start_at, end_at) would meet, without an override (docs/spec.md §13.3):
     the time conflicts, buffers included, then the policy rules (quotas with a customer), and for a
-    booking being moved by a non-manager its change deadline."""
+    booking being moved by a non-manager its change deadline; with the free units left (§17.2)."""
     start, end = validate_interval(start_at, end_at)
+    quantity = validate_quantity(quantity, resource)
     ignore_id = getattr(ignore_booking, "pk", ignore_booking)
     policy = resource_policy(resource)
-    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=ignore_id, policy=policy)
+    conflicts, remaining = resource_time(resource, start, end, ignore_booking_id=ignore_id, policy=policy, quantity=quantity)
     conflicts += request_policy_conflicts(resource=resource, start=start, end=end, policy=policy, customer=customer, ignore_booking_id=ignore_id)
     moved = Booking.objects.select_related("resource__type").filter(pk=ignore_id).first() if ignore_id and by is not None else None
     if moved is not None and moved.occupies:
         late = deadline_conflict(booking=moved, rule="change_deadline", by=by)
         conflicts += [late] if late else []
-    return AvailabilityResult(available=not conflicts, conflicts=conflicts)
+    return AvailabilityResult(available=not conflicts, conflicts=conflicts, remaining=remaining)
 
 
 def resource_conflicts(
-    resource: Resource, start: dt.datetime, end: dt.datetime, *, ignore_booking_id: int | None = None, policy: engine.Policy | None = None
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    ignore_booking_id: int | None = None,
+    policy: engine.Policy | None = None,
+    quantity: int = 1,
 ) -> list[Conflict]:
     """Every reason of time why [start, end) (UTC) cannot be booked on `resource` (three queries):
-    a booking whose occupied range meets this one's under the resource's buffers, an exception,
-    time outside working hours, an inactive resource."""
+    a booking whose occupied range meets this one's under the resource's buffers (on a pool: too
+    few free units for `quantity`), an exception, time outside working hours, an inactive resource."""
+    return resource_time(resource, start, end, ignore_booking_id=ignore_booking_id, policy=policy, quantity=quantity)[0]
+
+
+def resource_time(
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    ignore_booking_id: int | None = None,
+    policy: engine.Policy | None = None,
+    quantity: int = 1,
+) -> tuple[list[Conflict], int]:
+    """`resource_conflicts`, and the smallest number of units free over the occupied range."""
     policy = resource_policy(resource) if policy is None else policy
-    busy = selectors.busy_by_resource([resource.pk], *engine.occupied_interval(start, end, policy))[resource.pk]
+    occupied = engine.occupied_interval(start, end, policy)
+    busy = selectors.busy_by_resource([resource.pk], *occupied)[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
-    return engine.find_conflicts(
+    conflicts = engine.find_conflicts(
         start=start,
         end=end,
         active=resource.active,
@@ -121,7 +153,11 @@ def resource_conflicts(
         busy=busy,
         ignore_booking_id=ignore_booking_id,
         policy=policy,
+        capacity=resource.capacity,
+        quantity=quantity,
     )
+    loads = [(*b.occupied, b.quantity) for b in busy if b.kind == engine.ConflictKind.BOOKING and b.id != ignore_booking_id]
+    return conflicts, engine.remaining_units(loads, *occupied, resource.capacity)
 
 
 def slot_step(duration: dt.timedelta, step: dt.timedelta | None) -> dt.timedelta:
@@ -144,21 +180,33 @@ class SlotPage:
 
 
 def free_slots(
-    resource: Resource, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta | None = None, *, limit: int | None = None
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    duration: dt.timedelta,
+    step: dt.timedelta | None = None,
+    *,
+    limit: int | None = None,
+    quantity: int = 1,
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Slots `(start_at, end_at)` of `duration` on the grid start + k·step, each wholly free and inside
     the window, and each one the resource's policy accepts (buffers, notice, horizon, durations,
-    granularity; not quotas, which depend on the customer); the first `limit` of them when a limit
-    is given (the others are never generated)."""
+    granularity; not quotas, which depend on the customer), with `quantity` units free on a pool;
+    the first `limit` of them when a limit is given (the others are never generated)."""
     start, end = validate_interval(start, end, max_span=MAX_SLOT_WINDOW, names=("start", "end"))
     step = slot_step(duration, step)
+    quantity = validate_quantity(quantity, resource)
     if not resource.active:
         return []
     policy = resource_policy(resource)
-    busy = selectors.busy_by_resource([resource.pk], *engine.occupied_interval(start, end, policy))[resource.pk]
+    span = engine.occupied_interval(start, end, policy)
+    # A pool needs the units held, not who holds them: summed per occupied range by the database.
+    busy = selectors.pool_busy(resource.pk, *span) if resource.capacity > 1 else selectors.busy_by_resource([resource.pk], *span)[resource.pk]
     windows = selectors.windows_by_resource([resource.pk])[resource.pk]
     working = engine.working_intervals(windows, resource.timezone, start, end)
-    free = engine.free_intervals(start=start, end=end, working=working, busy=busy, policy=policy)
+    free = engine.free_intervals(
+        start=start, end=end, working=working, busy=busy, policy=policy, capacity=resource.capacity, quantity=quantity
+    )
     starts = engine.policy_slot_starts(
         start=start, end=end, duration=duration, step=step, free=free, policy=policy, zone_name=resource.timezone, now=timezone.now()
     )
@@ -166,7 +214,14 @@ def free_slots(
 
 
 def free_slots_page(
-    resource: Resource, start: dt.datetime, end: dt.datetime, duration: dt.timedelta, step: dt.timedelta | None = None, *, limit: int
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    duration: dt.timedelta,
+    step: dt.timedelta | None = None,
+    *,
+    limit: int,
+    quantity: int = 1,
 ) -> SlotPage:
     """The first `limit` free slots and the start of the next one (None when none is left).
 
@@ -175,7 +230,7 @@ def free_slots_page(
     """
     if limit < 1:
         raise ValidationError({"limit": "The limit must be at least 1."})
-    found = free_slots(resource, start, end, duration, step, limit=limit + 1)
+    found = free_slots(resource, start, end, duration, step, limit=limit + 1, quantity=quantity)
     return SlotPage(found[:limit], found[limit][0] if len(found) > limit else None)
 
 
@@ -188,12 +243,16 @@ def widest_buffers(policies) -> engine.Policy:
     )
 
 
-def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime, *, user) -> list[Resource]:
+def available_resources(
+    resource_type: ResourceType, start_at: dt.datetime, end_at: dt.datetime, *, user, quantity: int = 1
+) -> list[Resource]:
     """Active resources of the type that `user` may see, free for the whole interval and whose policy
-    accepts it (no override assumed, quotas aside), by name (four queries)."""
+    accepts it (no override assumed, quotas aside), with `quantity` units free (a resource of a
+    smaller capacity is not), by name (four queries)."""
     start, end = validate_interval(start_at, end_at)
+    quantity = validate_quantity(quantity)
     candidates = restrict(user, Resource.objects.filter(type=resource_type, active=True))
-    resources = list(candidates.select_related("type"))
+    resources = [r for r in candidates.select_related("type") if r.capacity >= quantity]
     ids = [r.pk for r in resources]
     policies = {r.pk: resource_policy(r) for r in resources}
     busy = selectors.busy_by_resource(ids, *engine.occupied_interval(start, end, widest_buffers(policies.values())))
@@ -204,7 +263,15 @@ def available_resources(resource_type: ResourceType, start_at: dt.datetime, end_
         policy = policies[resource.pk]
         working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end)
         conflicts = engine.find_conflicts(
-            start=start, end=end, active=True, resource_id=resource.pk, working=working, busy=busy.get(resource.pk, []), policy=policy
+            start=start,
+            end=end,
+            active=True,
+            resource_id=resource.pk,
+            working=working,
+            busy=busy.get(resource.pk, []),
+            policy=policy,
+            capacity=resource.capacity,
+            quantity=quantity,
         )
         if not conflicts and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now):
             free.append(resource)
@@ -232,6 +299,17 @@ def bookable_spans(resources: list[Resource], bounds: list[dt.datetime]) -> dict
             continue
         policy = policies[resource.pk]
         working = engine.working_intervals(windows.get(resource.pk, []), resource.timezone, bounds[0], bounds[-1])
+        if resource.capacity > 1:
+            # A pool's bookings leave units free: each span is asked of the engine's sweep.
+            found[resource.pk] = [
+                i
+                for i, (start, end) in enumerate(zip(bounds, bounds[1:]))
+                if not engine.find_conflicts(
+                    start=start, end=end, active=True, resource_id=resource.pk, working=working, busy=busy.get(resource.pk, []), policy=policy, capacity=resource.capacity
+                )
+                and not engine.policy_conflicts(start=start, end=end, policy=policy, zone_name=resource.timezone, now=now)
+            ]
+            continue
         free = engine.free_intervals(start=bounds[0], end=bounds[-1], working=working, busy=busy.get(resource.pk, []), policy=policy)
         free_starts = [s for s, _ in free]
         spans = []
@@ -284,6 +362,7 @@ def conflicts_by_interval(
                 working=engine.working_intervals(windows.get(resource.pk, []), resource.timezone, start, end),
                 busy=nearby,
                 policy=policy,
+                capacity=resource.capacity,
             )
             earlier = None if quota_starts is None else quota_starts + [s for s, _ in intervals[:index]]
             conflicts += engine.policy_conflicts(

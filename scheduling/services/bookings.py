@@ -48,9 +48,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 TRANSITION_ACTIONS: dict[str, BookingStatus] = {action: to for action, _, to in LIFE_CYCLE}
 
 # What a booking write may change besides its status.
-EDITABLE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "override_availability")
+EDITABLE_FIELDS = ("resource", "customer", "start_at", "end_at", "notes", "override_availability", "quantity")
 # Changing any of these re-checks availability; notes or the customer never do.
-MOVING_FIELDS = frozenset({"resource", "start_at", "end_at", "override_availability"})
+MOVING_FIELDS = frozenset({"resource", "start_at", "end_at", "override_availability", "quantity"})
 
 OVERRIDE_REFUSED = "Only a manager may book outside working hours or over an exception (override_availability)."
 DEADLOCK_DETECTED = "40P01"
@@ -69,13 +69,15 @@ def booking_conflicts(
     ignore_booking: Booking | int | None = None,
     customer: Customer | int | None = None,
     policy: engine.Policy | None = None,
+    quantity: int = 1,
 ) -> list[engine.Conflict]:
     """What would stop these times on this resource, the override applied as given: time conflicts
-    (buffers included), then the policy rules, measured from now (docs/spec.md §13)."""
+    (buffers included; on a pool, too few free units for `quantity`), then the policy rules,
+    measured from now (docs/spec.md §13, §17)."""
     start, end = validate_interval(start_at, end_at)
     ignore_id = getattr(ignore_booking, "pk", ignore_booking)
     policy = policies.resource_policy(resource) if policy is None else policy
-    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=ignore_id, policy=policy)
+    conflicts = resource_conflicts(resource, start, end, ignore_booking_id=ignore_id, policy=policy, quantity=quantity)
     conflicts += policies.request_policy_conflicts(
         resource=resource, start=start, end=end, policy=policy, customer=customer, ignore_booking_id=ignore_id
     )
@@ -111,6 +113,7 @@ def booking_create(
     status: str = BookingStatus.PENDING,
     notes: str = "",
     override_availability: bool = False,
+    quantity: int = 1,
 ) -> Booking:
     booking = _new_booking(
         by,
@@ -121,6 +124,7 @@ def booking_create(
             "end_at": end_at,
             "notes": notes,
             "override_availability": override_availability,
+            "quantity": quantity,
         },
         status,
     )
@@ -211,6 +215,7 @@ def _new_booking(by, fields: Mapping[str, Any], status: str) -> Booking:
     if status not in CREATABLE_STATUSES:
         raise ValidationError({"status": f"A new booking is pending or confirmed, not {status!r}; use the transitions."})
     booking = Booking(status=status, created_by=permissions.user_or_none(by), **fields)
+    booking.pooled = booking.resource.capacity > 1  # written under the pool rules (docs/spec.md §17.1)
     booking.start_at, booking.end_at = validate_interval(booking.start_at, booking.end_at)
     return booking
 
@@ -264,6 +269,9 @@ def _decide_edit(by, current: Booking, changes: Mapping[str, Any], to_status: st
         setattr(current, name, value)
     if {"start_at", "end_at"} & changed.keys():
         current.start_at, current.end_at = validate_interval(current.start_at, current.end_at)
+    if MOVING_FIELDS & changed.keys() and current.pooled != (current.resource.capacity > 1):
+        # Written under the rules of the resource it is now on (docs/spec.md §17.1).
+        current.pooled = changed["pooled"] = current.resource.capacity > 1
     current.full_clean(exclude=clean_exclude(current))
     if current.occupies and MOVING_FIELDS & changed.keys():
         if current.override_availability and not permissions.can_override_availability(by):
@@ -364,6 +372,8 @@ def _ensure_available(booking: Booking, policy: engine.Policy | None = None, con
     policy's buffers. `conflicts` read in bulk beforehand (a series, a group) stand for the query."""
     if policy is not None:
         booking.buffer_before, booking.buffer_after = policy.buffer_before, policy.buffer_after
+    # A pool's bookings are summed under the resource lock, not held by the exclusion constraint.
+    booking.pooled = booking.resource.capacity > 1
     if conflicts is None:
         conflicts = _blocking_conflicts(booking, policy)
     elif booking.override_availability:
@@ -381,6 +391,7 @@ def _blocking_conflicts(booking: Booking, policy: engine.Policy | None = None) -
         ignore_booking=booking.pk,
         customer=booking.customer_id,
         policy=policy,
+        quantity=booking.quantity,
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -37,6 +38,7 @@ CSV_COLUMNS = (
     "working_hours",
     "exception_hours",
     "booked_hours",
+    "booked_unit_hours",
     "free_hours",
     "utilisation_pct",
     *STATUSES,
@@ -62,17 +64,29 @@ class Figures:
     exceptions: dt.timedelta = ZERO
     booked: dt.timedelta = ZERO
     free: dt.timedelta = ZERO
+    # Unit-hours (docs/spec.md §17.3): each occupying booking's time × its quantity, and the
+    # available time × the capacity; for an exclusive resource the same as booked and available.
+    booked_units: dt.timedelta | None = None
+    available_units: dt.timedelta | None = None
 
     @property
     def available(self) -> dt.timedelta:
         return self.working - self.exceptions
 
     @property
+    def unit_booked(self) -> dt.timedelta:
+        return self.booked if self.booked_units is None else self.booked_units
+
+    @property
+    def unit_available(self) -> dt.timedelta:
+        return self.available if self.available_units is None else self.available_units
+
+    @property
     def utilisation(self) -> float | None:
-        """Booked ÷ available in per cent, one decimal; None when nothing was available."""
-        if self.available <= ZERO:
+        """Booked ÷ available unit-hours in per cent, one decimal; None when nothing was available."""
+        if self.unit_available <= ZERO:
             return None
-        return round(100 * (self.booked / self.available), 1)
+        return round(100 * (self.unit_booked / self.unit_available), 1)
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(
@@ -80,6 +94,9 @@ class Figures:
             self.exceptions + other.exceptions,
             self.booked + other.booked,
             self.free + other.free,
+            # Left unset while every part is exclusive, so that sums compare equal to their parts.
+            None if self.booked_units is None and other.booked_units is None else self.unit_booked + other.unit_booked,
+            None if self.available_units is None and other.available_units is None else self.unit_available + other.unit_available,
         )
 
     def as_dict(self) -> dict:
@@ -87,6 +104,7 @@ class Figures:
             "working_hours": hours(self.working),
             "exception_hours": hours(self.exceptions),
             "booked_hours": hours(self.booked),
+            "booked_unit_hours": hours(self.unit_booked),
             "free_hours": hours(self.free),
             "utilisation_pct": self.utilisation,
         }
@@ -164,7 +182,9 @@ class UtilisationReport:
 
 
 def _csv_row(kind: str, data: dict, **names) -> dict:
-    row = {"row": kind, **names} | {k: data[k] for k in ("type_id", "type", "timezone", "working_hours", "exception_hours", "booked_hours", "free_hours")}
+    row = {"row": kind, **names} | {
+        k: data[k] for k in ("type_id", "type", "timezone", "working_hours", "exception_hours", "booked_hours", "booked_unit_hours", "free_hours")
+    }
     row["utilisation_pct"] = "" if data["utilisation_pct"] is None else data["utilisation_pct"]
     return row | data["bookings"]
 
@@ -264,20 +284,43 @@ def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: s
     working = [(start, end)] if working is None else working
     blocked = engine.merge(clip(s, e) for s, e in rows.exceptions.get(resource.pk, ()))
     own_bookings = rows.bookings.get(resource.pk, ())
-    occupying = [(s, e) for s, e, status in own_bookings if status in OCCUPYING_STATUSES]
-    booked = engine.merge(clip(s, e) for s, e in occupying)
-    busy = [Busy(ConflictKind.EXCEPTION, 0, s, e) for s, e in blocked] + [Busy(ConflictKind.BOOKING, 0, s, e) for s, e in booked]
+    occupying = [(s, e, quantity) for s, e, status, quantity in own_bookings if status in OCCUPYING_STATUSES]
+    booked = engine.merge(clip(s, e) for s, e, _ in occupying)
+    busy = [Busy(ConflictKind.EXCEPTION, 0, s, e) for s, e in blocked]
+    if resource.capacity > 1:
+        # Free: time with a unit left (docs/spec.md §17.3).
+        busy += [Busy(ConflictKind.BOOKING, 0, *clip(s, e), quantity=q) for s, e, q in occupying if s < end and e > start]
+    else:
+        busy += [Busy(ConflictKind.BOOKING, 0, s, e) for s, e in booked]
     parts = {
         "working": working,
         "exceptions": engine.intersect(working, blocked),
         "booked": booked,
-        "free": engine.free_intervals(start=start, end=end, working=working, busy=busy),
+        "free": engine.free_intervals(start=start, end=end, working=working, busy=busy, capacity=resource.capacity),
     }
     period = Figures(*(engine.total(intervals) for intervals in parts.values()))
+    day_spans = list(zip(bounds, bounds[1:]))
+    days = _split_by_day(parts, day_spans) if daily else []
+    if resource.capacity > 1:
+        held = [(s, e, q) for s, e, q in ((*clip(s, e), q) for s, e, q in occupying) if s < e]
+        period = replace(period, booked_units=sum(((e - s) * q for s, e, q in held), ZERO), available_units=period.available * resource.capacity)
+        if daily:
+            per_day = _units_per_day(held, bounds)
+            days = [replace(f, booked_units=u, available_units=f.available * resource.capacity) for f, u in zip(days, per_day)]
     # The query read the envelope of every zone's period; count only this resource's own period.
-    counts = Counter(status for s, e, status in own_bookings if s < end and e > start)
-    days = _split_by_day(parts, list(zip(bounds, bounds[1:]))) if daily else []
+    counts = Counter(status for s, e, status, _ in own_bookings if s < end and e > start)
     return ResourceUtilisation(resource, period, {status: counts[status] for status in STATUSES}, days)
+
+
+def _units_per_day(held: list[tuple[dt.datetime, dt.datetime, int]], bounds: list[dt.datetime]) -> list[dt.timedelta]:
+    """Unit-hours of the bookings `held` (clipped to the period) inside each day between `bounds`."""
+    totals = [ZERO] * (len(bounds) - 1)
+    for start, end, quantity in held:
+        i = max(0, bisect_right(bounds, start) - 1)
+        while i < len(totals) and bounds[i] < end:
+            totals[i] += (min(end, bounds[i + 1]) - max(start, bounds[i])) * quantity
+            i += 1
+    return totals
 
 
 def _split_by_day(parts: dict[str, list[Interval]], days: list[Interval]) -> list[Figures]:

@@ -271,7 +271,7 @@ def ask(client, resource, start, end, **extra):
 def test_a_free_interval_is_available(api, scene):
     response = ask(api, scene.a, iso(at(13)), iso(at(14)))
 
-    assert response.json() == {"available": True, "conflicts": []}
+    assert response.json() == {"available": True, "conflicts": [], "remaining": 1}
 
 
 def test_every_kind_of_conflict_is_answered_in_order(api, scene):
@@ -297,7 +297,7 @@ def test_every_kind_of_conflict_is_answered_in_order(api, scene):
 def test_the_booking_being_moved_is_not_a_conflict_with_itself(api, scene):
     response = ask(api, scene.a, iso(at(9, 30)), iso(at(10, 30)), booking_id=scene.booking_a.pk)
 
-    assert response.json() == {"available": True, "conflicts": []}
+    assert response.json() == {"available": True, "conflicts": [], "remaining": 1}
 
 
 def test_a_viewer_may_check_availability_and_nothing_is_written(scene, viewer):

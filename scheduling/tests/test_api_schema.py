@@ -32,7 +32,7 @@ def test_the_schema_describes_the_409_conflict_body(schema):
     conflict = schema["components"]["schemas"]["Conflict"]
     assert create["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ConflictError")
     assert set(body["required"]) == {"detail", "conflicts"}
-    assert set(conflict["properties"]) == {"kind", "id", "start_at", "end_at", "status", "rule", "detail", "reason"}
+    assert set(conflict["properties"]) == {"kind", "id", "start_at", "end_at", "status", "rule", "detail", "reason", "remaining"}
     assert "status" not in conflict["required"]
 
 
@@ -44,8 +44,8 @@ def test_the_schema_describes_the_availability_questions(schema):
     assert set(request["required"]) == {"resource_id", "start_at", "end_at"}
     assert check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AvailabilityAnswer")
     assert {"400", "404"} <= set(check["responses"])
-    assert {p["name"] for p in slots["parameters"]} == {"id", "start", "end", "duration", "step", "limit"}
-    assert {p["name"] for p in available["parameters"]} == {"type", "start_at", "end_at"}
+    assert {p["name"] for p in slots["parameters"]} == {"id", "start", "end", "duration", "step", "limit", "quantity"}
+    assert {p["name"] for p in available["parameters"]} == {"type", "start_at", "end_at", "quantity"}
     assert available["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
 
 

@@ -270,6 +270,7 @@ def test_json_parses_with_resources_types_and_statuses(scene):
         "working_hours": 39.0,
         "exception_hours": 3.0,
         "booked_hours": 6.0,
+        "booked_unit_hours": 6.0,
         "free_hours": 31.0,
         "utilisation_pct": 16.7,
         "bookings": None,

@@ -13,7 +13,7 @@ from scheduling.management.cli import command_error, iso_date, iterate_with_prog
 from scheduling.services.reports import STATUSES, UtilisationReport, find_type, select_resources, utilisation_report
 
 FORMATS = ("table", "csv", "json")
-FIGURE_HEADERS = ("Working h", "Exceptions h", "Booked h", "Free h", "Util. %")
+FIGURE_HEADERS = ("Working h", "Exceptions h", "Booked h", "Free h", "Util. %", "Booked unit-h")
 
 
 class Command(BaseCommand):
@@ -64,5 +64,6 @@ def render_table(report: UtilisationReport) -> str:
 def _figures(figures) -> list:
     data = figures.as_dict()
     return [f"{data[k]:.2f}" for k in ("working_hours", "exception_hours", "booked_hours", "free_hours")] + [
-        "–" if data["utilisation_pct"] is None else f"{data['utilisation_pct']:.1f}"
+        "–" if data["utilisation_pct"] is None else f"{data['utilisation_pct']:.1f}",
+        f"{data['booked_unit_hours']:.2f}",
     ]
