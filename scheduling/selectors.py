@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, QuerySet, Sum, Value
+from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Sum, Value
 
 from scheduling.engine import Busy, ConflictKind, Interval, WorkingWindow
-from scheduling.models import OCCUPYING, Availability, Booking, Resource, ScheduleException, TsTzRange
+from scheduling.models import OCCUPYING, SEAT_HOLDING, Availability, Booking, Resource, ScheduleException, TsTzRange
 
 
 class EqualsAny(Func):
@@ -94,6 +94,8 @@ class ReportRows:
     windows: dict[int, list[WorkingWindow]]
     exceptions: dict[int, list[Interval]]
     bookings: dict[int, list[tuple[dt.datetime, dt.datetime, str, int]]]  # start, end, status, quantity
+    # The classes held on each resource (docs/spec.md §17.4): start, seats, seats held.
+    sessions: dict[int, list[tuple[dt.datetime, int, int]]] = field(default_factory=dict)
 
 
 def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> ReportRows:
@@ -114,7 +116,12 @@ def report_rows(resources: QuerySet[Resource], window: Interval, progress) -> Re
     # report's time); the number of rows is not known before they are read.
     for resource_id, s, e, status, quantity in progress(rows.iterator(chunk_size=5000), None, "Bookings"):
         bookings[resource_id].append((s, e, status, quantity))
-    return ReportRows(windows, exceptions, bookings)
+    sessions = defaultdict(list)
+    held = Count("session__attendances", filter=Q(session__attendances__status__in=SEAT_HOLDING))
+    classes = Booking.objects.order_by().filter(OCCUPYING, session__isnull=False, resource__in=selection, end_at__gt=start, start_at__lt=end)
+    for resource_id, s, seats, taken in classes.values("pk").annotate(held=held).values_list("resource_id", "start_at", "session__seats", "held"):
+        sessions[resource_id].append((s, seats, taken))
+    return ReportRows(windows, exceptions, bookings, sessions)
 
 
 ReportRows.EMPTY = ReportRows({}, {}, {})

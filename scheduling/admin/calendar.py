@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.urls import reverse
@@ -22,7 +23,7 @@ from scheduling.admin.pages import wide_page
 from scheduling.services.bookings import booking_edit
 from scheduling.services.errors import BookingConflict, PartOfGroup
 from scheduling.ids import parse_id
-from scheduling.models import Booking, BookingStatus, Resource, ResourceType, validate_timezone
+from scheduling.models import SEAT_HOLDING, AttendanceStatus, Booking, BookingStatus, Resource, ResourceType, Session, validate_timezone
 from scheduling.permissions import can, permitted_resources, restrict
 from scheduling.services.availability import bookable_spans, validate_day
 from scheduling.admin.layout import (
@@ -145,8 +146,9 @@ def _calendar_page(model_admin, request, mine: ZoneInfo):
     )
     change_prefix = reverse("admin:scheduling_booking_changelist", current_app=model_admin.admin_site.name)
     day_link = lambda day: _link(request, view=DAY, date=day.isoformat())  # noqa: E731
+    fills = session_fills({p.item.session_id for row in rows for p in row.bookings if p.item.session_id})
     for row in rows:
-        row.booking_html = booking_blocks(row.bookings, change_prefix, rng, day_link)
+        row.booking_html = booking_blocks(row.bookings, change_prefix, rng, day_link, fills)
         row.buffer_html = buffer_bands(row.bookings, rng)
     shown = Resource.objects.filter(pk__in=[row.resource.pk for row in rows])
     bookable = set(permitted_resources(user, "add", Booking, shown).values_list("pk", flat=True))
@@ -209,7 +211,18 @@ def linked_marks(b) -> tuple[str, str, str, str]:
     return classes, b.group_id or "", notes, " ↻" if b.series_id else ""
 
 
-def booking_blocks(placed, change_prefix: str, rng: CalendarRange | None = None, day_link=None):
+def session_fills(session_ids: set[int]) -> dict[int, str]:
+    """"18/20, 3 waiting" per session shown (one query, none when no class is on the page)."""
+    if not session_ids:
+        return {}
+    counts = Session.objects.filter(pk__in=session_ids).annotate(
+        held=Count("attendances", filter=Q(attendances__status__in=SEAT_HOLDING)),
+        waiting=Count("attendances", filter=Q(attendances__status=AttendanceStatus.WAITLISTED)),
+    )
+    return {s.pk: f"{s.held}/{s.seats}" + (f", {s.waiting} waiting" if s.waiting else "") for s in counts}
+
+
+def booking_blocks(placed, change_prefix: str, rng: CalendarRange | None = None, day_link=None, fills: dict[int, str] | None = None):
     """The booking blocks of one row, rendered here rather than in the template: a busy week holds
     thousands of blocks, and per-block template lookups, {% url %} and date filters cost ~90 % of the
     page (docs/performance.md). The markup is the template's, escaped by format_html.
@@ -230,10 +243,11 @@ def booking_blocks(placed, change_prefix: str, rng: CalendarRange | None = None,
         title_start = f"{start:%a} {start.day} {start:%b %H:%M}"
         narrow = " cal-narrow" if p.width < NARROW else ""
         classes, group, notes, mark = linked_marks(b)
+        who = f"{b.who} ({fills[b.session_id]})" if fills and b.session_id in fills else b.who
         return (
             b.status, narrow, classes, b.pk, group, b.start_at.isoformat(), b.end_at.isoformat(), change_prefix, b.pk,
-            f"{p.left:.4f}", f"{p.width:.4f}", b.who, title_start, f"{end:%H:%M}", b.get_status_display(), notes,
-            f"{start:%H:%M}", b.who, mark,
+            f"{p.left:.4f}", f"{p.width:.4f}", who, title_start, f"{end:%H:%M}", b.get_status_display(), notes,
+            f"{start:%H:%M}", who, mark,
         )  # fmt: skip
 
     def dense_block(day):

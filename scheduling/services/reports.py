@@ -41,6 +41,9 @@ CSV_COLUMNS = (
     "booked_unit_hours",
     "free_hours",
     "utilisation_pct",
+    "seats",
+    "seats_taken",
+    "fill_pct",
     *STATUSES,
 )
 
@@ -68,6 +71,9 @@ class Figures:
     # available time × the capacity; for an exclusive resource the same as booked and available.
     booked_units: dt.timedelta | None = None
     available_units: dt.timedelta | None = None
+    # Classes (docs/spec.md §17.4): the seats of the sessions held in the span, and those taken.
+    seats: int = 0
+    seats_taken: int = 0
 
     @property
     def available(self) -> dt.timedelta:
@@ -97,6 +103,8 @@ class Figures:
             # Left unset while every part is exclusive, so that sums compare equal to their parts.
             None if self.booked_units is None and other.booked_units is None else self.unit_booked + other.unit_booked,
             None if self.available_units is None and other.available_units is None else self.unit_available + other.unit_available,
+            self.seats + other.seats,
+            self.seats_taken + other.seats_taken,
         )
 
     def as_dict(self) -> dict:
@@ -107,6 +115,9 @@ class Figures:
             "booked_unit_hours": hours(self.unit_booked),
             "free_hours": hours(self.free),
             "utilisation_pct": self.utilisation,
+            "seats": self.seats,
+            "seats_taken": self.seats_taken,
+            "fill_pct": round(100 * self.seats_taken / self.seats, 1) if self.seats else None,
         }
 
 
@@ -186,6 +197,7 @@ def _csv_row(kind: str, data: dict, **names) -> dict:
         k: data[k] for k in ("type_id", "type", "timezone", "working_hours", "exception_hours", "booked_hours", "booked_unit_hours", "free_hours")
     }
     row["utilisation_pct"] = "" if data["utilisation_pct"] is None else data["utilisation_pct"]
+    row |= {"seats": data["seats"], "seats_taken": data["seats_taken"], "fill_pct": "" if data["fill_pct"] is None else data["fill_pct"]}
     return row | data["bookings"]
 
 
@@ -307,6 +319,9 @@ def _resource_utilisation(resource: Resource, bounds: list[dt.datetime], rows: s
         if daily:
             per_day = _units_per_day(held, bounds)
             days = [replace(f, booked_units=u, available_units=f.available * resource.capacity) for f, u in zip(days, per_day)]
+    classes = [(seats, taken) for s, seats, taken in rows.sessions.get(resource.pk, ()) if start <= s < end]
+    if classes:
+        period = replace(period, seats=sum(seats for seats, _ in classes), seats_taken=sum(taken for _, taken in classes))
     # The query read the envelope of every zone's period; count only this resource's own period.
     counts = Counter(status for s, e, status, _ in own_bookings if s < end and e > start)
     return ResourceUtilisation(resource, period, {status: counts[status] for status in STATUSES}, days)

@@ -226,14 +226,14 @@ def _fleet(count, trainers):
             BookingFactory(resource=resource, start_at=warsaw(dt.date(2026, 3, 1) + dt.timedelta(days=day), 10), status=["confirmed", "cancelled"][day % 2])
 
 
-def test_the_report_costs_four_queries_whatever_the_resources_and_days(trainers, django_assert_num_queries):
+def test_the_report_costs_five_queries_whatever_the_resources_and_days(trainers, django_assert_num_queries):
     # 1: the resources with their type; 2: their availability rows; 3: their exceptions in the
-    # period; 4: their bookings in the period (all statuses).
+    # period; 4: their bookings in the period (all statuses); 5: the classes held, with seats taken.
     _fleet(2, trainers)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         small = report_of(select_resources(), dt.date(2026, 3, 1), dt.date(2026, 3, 3))
     _fleet(30, trainers)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         large = report_of(select_resources(resource_type=trainers), dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert (len(small.resources), len(large.resources), len(large.resources[0].days)) == (2, 32, 31)
 
@@ -273,6 +273,9 @@ def test_json_parses_with_resources_types_and_statuses(scene):
         "booked_unit_hours": 6.0,
         "free_hours": 31.0,
         "utilisation_pct": 16.7,
+        "seats": 0,
+        "seats_taken": 0,
+        "fill_pct": None,
         "bookings": None,
     }
     assert anna["bookings"] == {"pending": 0, "confirmed": 2, "cancelled": 1, "completed": 1, "no_show": 0}

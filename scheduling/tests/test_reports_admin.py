@@ -181,7 +181,7 @@ def test_the_page_links_its_csv_with_the_same_query(client, viewer, trainer):
     assert sorted(link.split("&")) == sorted(["from=2026-03-02", "to=2026-03-08", f"type={trainer.type_id}", "format=csv"])
 
 
-def test_the_page_costs_its_frame_plus_four_report_queries_whatever_the_resources(client, viewer, trainer, django_assert_num_queries):
+def test_the_page_costs_its_frame_plus_five_report_queries_whatever_the_resources(client, viewer, trainer, django_assert_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -195,8 +195,8 @@ def test_the_page_costs_its_frame_plus_four_report_queries_whatever_the_resource
 
     def count():
         # The frame, then the report: resources with their type, availability rows, exceptions,
-        # bookings.
-        with django_assert_num_queries(len(frame) + 4):
+        # bookings, the classes held.
+        with django_assert_num_queries(len(frame) + 5):
             assert client.get(URL, MARCH | {"type": trainer.type_id}).status_code == 200
 
     count()

@@ -165,3 +165,40 @@ def test_the_today_page_shows_a_class_by_its_title(superuser, resource):
     client.force_login(superuser)
     page = client.get("/admin/")
     assert page.status_code == 200 and "Class: Pilates" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_calendar_shows_a_class_with_its_fill_and_waitlist(superuser, resource):
+    from django.test import Client
+
+    start = NOW + dt.timedelta(hours=1)
+    [session] = service.session_create(by=SYSTEM, resources=[resource], start_at=start, end_at=start + dt.timedelta(hours=1), seats=2, title="Spin")
+    for _ in range(3):
+        service.attend(by=SYSTEM, session=session, customer=CustomerFactory())
+    client = Client()
+    client.force_login(superuser)
+
+    page = client.get("/admin/scheduling/resource/calendar/", {"date": start.date().isoformat(), "view": "day"}).content.decode()
+
+    assert "Class: Spin (2/2, 1 waiting)" in page
+
+
+@pytest.mark.django_db
+def test_the_utilisation_report_gives_the_fill_of_the_classes(resource):
+    from io import StringIO
+    import json
+
+    start = NOW + dt.timedelta(days=1)
+    day = start.date()
+    [full] = service.session_create(by=SYSTEM, resources=[resource], start_at=start, end_at=start + dt.timedelta(hours=1), seats=2, title="A")
+    [half] = service.session_create(by=SYSTEM, resources=[resource], start_at=start + dt.timedelta(hours=2), end_at=start + dt.timedelta(hours=3), seats=2, title="B")
+    for session, people in ((full, 3), (half, 1)):
+        for _ in range(people):
+            service.attend(by=SYSTEM, session=session, customer=CustomerFactory())
+    out = StringIO()
+
+    call_command("availability_report", "--from", day.isoformat(), "--to", day.isoformat(), "--format", "json", stdout=out)
+
+    [row] = json.loads(out.getvalue())["resources"]
+    # Seats held (booked or offered) over seats: 2 of 2 and 1 of 2; the waiting one holds none.
+    assert (row["seats"], row["seats_taken"], row["fill_pct"]) == (4, 3, 75.0)

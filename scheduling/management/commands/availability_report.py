@@ -13,7 +13,7 @@ from scheduling.management.cli import command_error, iso_date, iterate_with_prog
 from scheduling.services.reports import STATUSES, UtilisationReport, find_type, select_resources, utilisation_report
 
 FORMATS = ("table", "csv", "json")
-FIGURE_HEADERS = ("Working h", "Exceptions h", "Booked h", "Free h", "Util. %", "Booked unit-h")
+FIGURE_HEADERS = ("Working h", "Exceptions h", "Booked h", "Free h", "Util. %", "Booked unit-h", "Class seats (fill %)")
 
 
 class Command(BaseCommand):
@@ -66,4 +66,5 @@ def _figures(figures) -> list:
     return [f"{data[k]:.2f}" for k in ("working_hours", "exception_hours", "booked_hours", "free_hours")] + [
         "–" if data["utilisation_pct"] is None else f"{data['utilisation_pct']:.1f}",
         f"{data['booked_unit_hours']:.2f}",
+        "–" if data["fill_pct"] is None else f"{data['seats_taken']}/{data['seats']} ({data['fill_pct']:.1f})",
     ]
