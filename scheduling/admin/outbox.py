@@ -14,8 +14,31 @@ from scheduling.permissions import can
 from scheduling.services.notifications import notification_resend
 
 
+class OutboxRowAdmin(LayeredPermissionAdmin):
+    """An outbox's rows (notices, reminders, webhook deliveries): written by their services only,
+    read here; deleted only along with what they belong to (`deleted_with`, the model whose delete
+    right also deletes them, or the admin's delete collector would refuse it)."""
+
+    deleted_with: type = Booking
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return can(request.user, "delete", model=self.deleted_with)
+
+    def get_actions(self, request):
+        # Read-only lists all the same: no bulk delete of rows on their own.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 @admin.register(Notification)
-class NotificationAdmin(LayeredPermissionAdmin):
+class NotificationAdmin(OutboxRowAdmin):
     list_display = [
         "id",
         "booking_id",
@@ -80,26 +103,10 @@ class NotificationAdmin(LayeredPermissionAdmin):
     def has_resend_permission(self, request) -> bool:
         return can(request.user, "change", model=Notification)
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Notices go with their booking: who may delete a booking may delete its notices, or the
-        # admin's delete collector would refuse the booking itself.
-        return can(request.user, "delete", model=Booking)
-
-    def get_actions(self, request):
-        # Read-only list all the same: no bulk delete of notices on their own.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 @admin.register(Reminder)
-class ReminderAdmin(LayeredPermissionAdmin):
+class ReminderAdmin(OutboxRowAdmin):
     """Reminders (docs/spec.md §15.3): read-only; planned and sent by `scheduling.services.reminders`."""
 
     list_display = ["id", "booking_id", "minutes_before", "state", "next_attempt_at", "attempts", "sent_at", "skipped"]
@@ -109,18 +116,3 @@ class ReminderAdmin(LayeredPermissionAdmin):
         "booking", "minutes_before", "state", "attempts", "last_error", "next_attempt_at", "sent_at", "skipped",
         "created_at", "updated_at",
     ]  # fmt: skip
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Reminders go with their booking, as notices do.
-        return can(request.user, "delete", model=Booking)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.translation import ngettext
 
+from scheduling.admin.outbox import OutboxRowAdmin
 from scheduling.admin.permissions import LayeredPermissionAdmin
 from scheduling.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from scheduling.permissions import can
@@ -39,7 +40,9 @@ class WebhookEndpointAdmin(LayeredPermissionAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(LayeredPermissionAdmin):
+class WebhookDeliveryAdmin(OutboxRowAdmin):
+    deleted_with = WebhookEndpoint  # deliveries go with their endpoint
+
     list_display = ["id", "event", "endpoint", "booking_id", "state", "attempts", "response_status", "next_attempt_at", "sent_at"]
     list_filter = ["state", "event"]
     search_fields = ["message_id", "=booking__id"]
@@ -64,18 +67,3 @@ class WebhookDeliveryAdmin(LayeredPermissionAdmin):
 
     def has_resend_permission(self, request) -> bool:
         return can(request.user, "change", model=WebhookDelivery)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Deliveries go with their endpoint, or the admin's delete collector would refuse the endpoint.
-        return can(request.user, "delete", model=WebhookEndpoint)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
